@@ -1,0 +1,349 @@
+//! Go 1.19's map runtime, rewritten in Rust with Go's memory layout, so that debuggers and tests
+//! can study map races on a program whose every step is known.
+//!
+//! # The data structure
+//!
+//! A map is a header ([`runtime::Hmap`]) pointing at an array of `2^B` buckets. A key's hash picks
+//! its bucket with its low `B` bits; its top byte, the *tophash*, is kept per slot so that a search
+//! compares keys only where the byte matches. A bucket holds 8 slots (8 tophash bytes, then 8 keys,
+//! then 8 elems) and a pointer to an overflow bucket; the chain of overflow buckets is part of the
+//! same bucket.
+//!
+//! Tophash values below 5 are states, not hashes: `0` empty and nothing later in the chain, `1`
+//! empty, `2`/`3` moved to the low (X) / high (Y) half of the new array, `4` empty when evacuated.
+//! A live slot's tophash is the hash's top byte, raised by 5 if it is below 5.
+//!
+//! # Invariants
+//!
+//! - `count` is the number of live slots, counted over the new array and the old buckets that are
+//!   not evacuated yet.
+//! - A slot marked `0` (empty-rest) is followed, in its bucket and the rest of its chain, by
+//!   nothing but `0` slots.
+//! - The map is growing exactly while `oldbuckets` is non-null. During a doubling grow the old
+//!   array has `2^(B-1)` buckets and old bucket `i` splits into new buckets `i` (X) and
+//!   `i + 2^(B-1)` (Y); during a same-size grow (flag `sameSizeGrow`, started when there are about
+//!   as many overflow buckets as buckets) old bucket `i` compacts into new bucket `i`.
+//! - An old bucket is evacuated whole: after `evacuate` every slot of its chain holds 2, 3 or 4;
+//!   before, none does. Readers test only the first slot, and `evacuate` marks each slot *before*
+//!   copying its entry, so a racing reader can conclude "evacuated" while the entry is not at its
+//!   destination yet (the ghost read).
+//! - Old buckets below `nevacuate` are all evacuated; `nevacuate` only grows; when it reaches the
+//!   old bucket count the grow ends: `oldbuckets` becomes null and `sameSizeGrow` is cleared.
+//! - Only writers (assign, delete, clear) move entries, at most two old buckets per write: the one
+//!   the write needs and the one at `nevacuate`. Readers never evacuate.
+//! - A grow starts when an insert misses and either `count + 1 > 6.5 * 2^B` (with more than 8
+//!   entries) or there are at least `2^min(B, 15)` overflow buckets.
+//! - `hashWriting` is set (by XOR) by a writer after it checks the flag is clear, and checked again
+//!   before it is cleared. Readers check it once at entry; iterators at every step. A failed check
+//!   calls [`runtime::fatal`], which prints `fatal error: <message>` and exits with status 2.
+//!
+//! # Roles
+//!
+//! Every function a debugger needs to stop on is a free function in [`runtime`], never inlined:
+//!
+//! | Go | here |
+//! | --- | --- |
+//! | `mapassign`, `_fast64`, `_faststr` | [`runtime::assign`], [`runtime::assign_fast64`], [`runtime::assign_faststr`] |
+//! | `mapaccess1`/`2` and fast variants | [`runtime::access1`], [`runtime::access2`], `access{1,2}_fast{64,str}` |
+//! | `mapdelete` and fast variants | [`runtime::delete`], [`runtime::delete_fast64`], [`runtime::delete_faststr`] |
+//! | `mapclear` | [`runtime::clear`] |
+//! | `mapiterinit`, `mapiternext` | [`runtime::iter_init`], [`runtime::iter_next`] |
+//! | `hashGrow`, `growWork*`, `evacuate*` | [`runtime::hash_grow`], `grow_work*`, `evacuate*` |
+//! | `advanceEvacuationMark` | [`runtime::advance_evacuation_mark`] |
+//! | `fatal` | [`runtime::fatal`] |
+//!
+//! Generic role functions exist once per key and elem type. The key type picks the family, as
+//! Go's compiler does: `i64`, `u64`, `isize`, `usize` keys use `_fast64`, `String` and
+//! `&'static str` keys use `_faststr`, all others the generic functions.
+//!
+//! Named *probe points* mark the moments a debugger wants to stop at, as comments
+//! `// probe: NAME` in the source on the line before the statement: `writer-entry-checked`,
+//! `writer-set-writing`, `writer-end-check`, `reader-entry-checked`, `iter-entry-checked`,
+//! `grow-started`, `grow-finished`, `evacuate-marked`, `evacuate-copied`, `delete-removed`.
+//!
+//! # Races on purpose
+//!
+//! [`Map`] is `Sync`, like a Go map can be shared between goroutines, so programs can misuse it
+//! the way Go programs do. The header's fields and the tophash bytes are read and written as
+//! relaxed atomics: plain moves on x86-64, but the optimizer may not assume it owns them, so every
+//! check really reads memory and racing threads see each other's stores as Go's do. The
+//! `hashWriting` toggle is a load and a store, not an atomic XOR, so two writers can cancel each
+//! other's toggle exactly as in Go. Keys and elems are copied through raw pointers without
+//! synchronisation: unsynchronised use is a data race in Rust's memory model, acceptable for these
+//! fixtures only. Memory is never freed while the map lives (see `runtime::Heap`), so a racing
+//! reader reads stale memory, never freed memory, as under Go's garbage collector.
+//!
+//! # Differences from Go
+//!
+//! - The value is stored inside `assign`, before the end check, rather than by the caller after it
+//!   returns.
+//! - Keys and elems over 128 bytes are refused at compile time; wrap them in [`Indirect`], which
+//!   is the pointer Go would store.
+//! - 4-byte keys take the generic path (Go has `_fast32`).
+//! - `MapExtra::overflow` lists overflow buckets for every map (Go only for pointer-free ones).
+//!
+//! # Example
+//!
+//! ```
+//! let m = gomap::Map::<i64, i64>::with_seed(0, 42);
+//! for k in 0..100 {
+//!     m.insert(k, k * 10);
+//! }
+//! assert_eq!(m.get(&7), Some(70));
+//! m.remove(&7);
+//! assert_eq!(m.len(), 99);
+//! assert_eq!(m.iter().count(), 99);
+//! ```
+
+mod invariants;
+mod key;
+pub mod runtime;
+
+use std::ptr::null_mut;
+
+pub use invariants::InvariantError;
+pub use key::{hash_bytes, hash_u64, Fast64Key, FastStrKey, Indirect, MapKey};
+use runtime::{Hiter, Hmap, MapType};
+
+/// A Go map from `K` to `V`: a pointer to a header, and the map's type.
+pub struct Map<K, V> {
+    /// The header, boxed so that its address is stable for debuggers and watchpoints.
+    hmap: *mut Hmap<K, V>,
+    /// Hasher, random source and owner of the buckets.
+    maptype: MapType<K, V>,
+}
+
+// A map can be shared and misused like a Go map; see "Races on purpose" in the crate docs.
+unsafe impl<K: Send, V: Send> Send for Map<K, V> {}
+unsafe impl<K: Send + Sync, V: Send + Sync> Sync for Map<K, V> {}
+
+impl<K: MapKey, V> Map<K, V> {
+    /// An empty map with a random seed.
+    pub fn new() -> Self {
+        Self::with_seed(0, random_seed())
+    }
+
+    /// An empty map sized for `hint` entries, with a random seed.
+    pub fn with_capacity(hint: usize) -> Self {
+        Self::with_seed(hint, random_seed())
+    }
+
+    /// An empty map sized for `hint` entries whose hash seed (`hash0`) is `seed`, so that runs
+    /// repeat exactly.
+    pub fn with_seed(hint: usize, seed: u32) -> Self {
+        Self::with_hasher(hint, seed, K::go_hash)
+    }
+
+    /// Like [`Map::with_seed`] with a chosen hash function, to put keys in chosen buckets.
+    pub fn with_hasher(hint: usize, seed: u32, hasher: fn(&K, u32) -> u64) -> Self {
+        const {
+            assert!(
+                std::mem::size_of::<K>() <= runtime::MAX_KEY_SIZE,
+                "keys over 128 bytes are stored indirectly: use gomap::Indirect<K>"
+            );
+            assert!(
+                std::mem::size_of::<V>() <= runtime::MAX_ELEM_SIZE,
+                "elems over 128 bytes are stored indirectly: use gomap::Indirect<V>"
+            );
+            assert!(
+                std::mem::align_of::<K>() <= 8 && std::mem::align_of::<V>() <= 8,
+                "Go buckets align keys and elems to at most 8 bytes"
+            );
+        }
+        let maptype = MapType::new(hasher, u64::from(seed));
+        let hmap = Box::into_raw(Box::new(Hmap {
+            count: 0,
+            flags: 0,
+            B: 0,
+            noverflow: 0,
+            hash0: seed,
+            buckets: null_mut(),
+            oldbuckets: null_mut(),
+            nevacuate: 0,
+            extra: null_mut(),
+        }));
+        // SAFETY: `hmap` is a fresh, exclusively owned header.
+        unsafe { runtime::make_map(&maptype, hmap, hint) };
+        Map { hmap, maptype }
+    }
+
+    /// Sets `key` to `value`.
+    pub fn insert(&self, key: K, value: V) {
+        // SAFETY: the header lives as long as `self`.
+        unsafe { K::assign(&self.maptype, self.hmap, key, value) }
+    }
+
+    /// The value of `key`, if present (Go's `v, ok := m[k]`).
+    pub fn get(&self, key: &K) -> Option<V>
+    where
+        V: Clone,
+    {
+        // SAFETY: the header lives as long as `self`; a found elem pointer points at a live slot.
+        unsafe {
+            let (elem, found) = K::access2(&self.maptype, self.hmap, key);
+            found.then(|| (*elem).clone())
+        }
+    }
+
+    /// The value of `key`, or `V::default()` (Go's `v := m[k]`).
+    pub fn get_or_zero(&self, key: &K) -> V
+    where
+        V: Clone + Default,
+    {
+        // SAFETY: as for `get`.
+        unsafe {
+            let elem = K::access1(&self.maptype, self.hmap, key);
+            if elem.is_null() {
+                V::default()
+            } else {
+                (*elem).clone()
+            }
+        }
+    }
+
+    /// Whether `key` is present.
+    pub fn contains_key(&self, key: &K) -> bool {
+        // SAFETY: the header lives as long as `self`.
+        unsafe { K::access2(&self.maptype, self.hmap, key).1 }
+    }
+
+    /// Removes `key` if present (Go's `delete(m, k)`).
+    pub fn remove(&self, key: &K) {
+        // SAFETY: the header lives as long as `self`.
+        unsafe { K::delete(&self.maptype, self.hmap, key) }
+    }
+
+    /// Removes every entry (Go's `clear(m)`, `mapclear`).
+    pub fn clear(&self) {
+        // SAFETY: the header lives as long as `self`.
+        unsafe { runtime::clear(&self.maptype, self.hmap) }
+    }
+
+    /// An iterator over clones of the entries, in Go's randomised order.
+    pub fn iter(&self) -> Iter<'_, K, V> {
+        Iter {
+            map: self,
+            hiter: Hiter::new(),
+            started: false,
+            done: false,
+        }
+    }
+
+    /// Checks the structural invariants listed in the crate docs; see [`InvariantError`].
+    pub fn check_invariants(&self) -> Result<(), InvariantError>
+    where
+        K: std::hash::Hash,
+    {
+        // SAFETY: the header lives as long as `self`.
+        unsafe { invariants::check(&self.maptype, self.hmap) }
+    }
+}
+
+/// Inspection, for any key type.
+impl<K, V> Map<K, V> {
+    /// Number of entries (Go's `len(m)`: reads `count`).
+    pub fn len(&self) -> usize {
+        // SAFETY: the header lives as long as `self`.
+        unsafe { runtime::count(self.hmap) as usize }
+    }
+
+    /// Whether the map has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The header's address, for debuggers and for printing.
+    pub fn header(&self) -> *const Hmap<K, V> {
+        self.hmap
+    }
+
+    /// A copy of the header's scalar fields.
+    pub fn stats(&self) -> Stats {
+        // SAFETY: the header lives as long as `self`.
+        unsafe {
+            let h = self.hmap;
+            Stats {
+                count: runtime::count(h) as usize,
+                flags: runtime::flags(h),
+                b: runtime::b_log2(h),
+                noverflow: runtime::noverflow(h),
+                growing: runtime::growing(h),
+                nevacuate: runtime::nevacuate(h),
+            }
+        }
+    }
+}
+
+impl<K: MapKey, V> Default for Map<K, V> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<K, V> Drop for Map<K, V> {
+    fn drop(&mut self) {
+        // SAFETY: `&mut self` means no other user; entries are dropped once, then the header.
+        // Bucket memory is released by the heap inside `maptype`.
+        unsafe {
+            runtime::drop_live_entries(self.hmap);
+            drop(Box::from_raw(self.hmap));
+        }
+    }
+}
+
+/// Header fields at one moment (see [`Map::stats`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stats {
+    /// Live entries.
+    pub count: usize,
+    /// Flag bits.
+    pub flags: u8,
+    /// log2 of the bucket count.
+    pub b: u8,
+    /// Overflow buckets (approximate above B = 15).
+    pub noverflow: u16,
+    /// Whether `oldbuckets` is set.
+    pub growing: bool,
+    /// Evacuation mark.
+    pub nevacuate: usize,
+}
+
+/// Iterator returned by [`Map::iter`].
+pub struct Iter<'a, K, V> {
+    map: &'a Map<K, V>,
+    hiter: Hiter<K, V>,
+    started: bool,
+    done: bool,
+}
+
+impl<K: MapKey, V: Clone> Iterator for Iter<'_, K, V> {
+    type Item = (K, V);
+
+    fn next(&mut self) -> Option<(K, V)> {
+        if self.done {
+            return None;
+        }
+        // SAFETY: the map outlives the iterator; `hiter` was started on it.
+        unsafe {
+            if self.started {
+                runtime::iter_next(&mut self.hiter);
+            } else {
+                self.started = true;
+                runtime::iter_init(&self.map.maptype, self.map.hmap, &mut self.hiter);
+            }
+            if self.hiter.key.is_null() {
+                self.done = true;
+                return None;
+            }
+            Some(((*self.hiter.key).clone(), (*self.hiter.elem).clone()))
+        }
+    }
+}
+
+/// A seed from the operating system's randomness (through std's `RandomState`).
+fn random_seed() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u8(0);
+    h.finish() as u32
+}

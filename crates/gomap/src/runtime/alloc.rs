@@ -1,0 +1,232 @@
+//! Memory: bucket arrays, overflow buckets, and the heap that owns them.
+//!
+//! Go frees a retired bucket array when the garbage collector finds it unreachable, which can be
+//! long after a racing reader loaded a pointer to it. To keep the same behaviour (a racing reader
+//! reads stale but valid memory, never freed memory), the [`Heap`] keeps every allocation until the
+//! map is dropped. Allocation takes a lock, like Go's `mallocgc` is thread-safe: races corrupt the
+//! map, never the Rust allocator.
+
+use std::alloc::{alloc_zeroed, dealloc, handle_alloc_error, Layout};
+use std::ptr::{self, null_mut};
+use std::sync::Mutex;
+
+use super::{
+    bucket_shift, extra, incr_noverflow, over_load_factor, set_b_log2, set_buckets, set_extra,
+    set_overflow, Bucket, Hmap, MapExtra, MapType, OverflowList,
+};
+
+/// Go's malloc size classes, used to round a bucket array up the way `roundupsize` does, which
+/// decides how many overflow buckets are preallocated behind the array.
+const SIZE_CLASSES: [usize; 68] = [
+    0, 8, 16, 24, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240, 256, 288, 320,
+    352, 384, 416, 448, 480, 512, 576, 640, 704, 768, 896, 1024, 1152, 1280, 1408, 1536, 1792,
+    2048, 2304, 2688, 3072, 3200, 3456, 4096, 4864, 5376, 6144, 6528, 6784, 6912, 8192, 9472, 9728,
+    10240, 10880, 12288, 13568, 14336, 16384, 18432, 19072, 20480, 21760, 24576, 27264, 28672,
+    32768,
+];
+const MAX_SMALL_SIZE: usize = 32768;
+const PAGE_SIZE: usize = 8192;
+
+/// The size Go's allocator would really hand out for a request of `size` bytes.
+pub(crate) fn roundupsize(size: usize) -> usize {
+    if size < MAX_SMALL_SIZE {
+        return SIZE_CLASSES
+            .iter()
+            .copied()
+            .find(|&c| c >= size)
+            .unwrap_or(MAX_SMALL_SIZE);
+    }
+    size.checked_next_multiple_of(PAGE_SIZE).unwrap_or(size)
+}
+
+/// One allocation the heap owns.
+struct Allocation {
+    ptr: *mut u8,
+    layout: Layout,
+    /// Frees what the allocation holds before its memory (overflow lists own a `Vec`).
+    drop_fn: Option<unsafe fn(*mut u8)>,
+}
+
+// The raw pointers are only ever freed by the heap's owner.
+unsafe impl Send for Allocation {}
+
+/// Owner of every allocation of one map, released when the map is dropped.
+#[derive(Default)]
+pub struct Heap {
+    allocations: Mutex<Vec<Allocation>>,
+}
+
+impl Heap {
+    /// Zeroed memory for `layout`, kept until the heap is dropped.
+    fn alloc_zeroed(&self, layout: Layout, drop_fn: Option<unsafe fn(*mut u8)>) -> *mut u8 {
+        debug_assert!(layout.size() > 0);
+        // SAFETY: every layout requested here has a non-zero size.
+        let ptr = unsafe { alloc_zeroed(layout) };
+        if ptr.is_null() {
+            handle_alloc_error(layout);
+        }
+        let mut allocations = self.allocations.lock().unwrap_or_else(|e| e.into_inner());
+        allocations.push(Allocation {
+            ptr,
+            layout,
+            drop_fn,
+        });
+        ptr
+    }
+
+    /// Bytes held, for tests and benchmarks.
+    pub fn bytes(&self) -> usize {
+        let allocations = self.allocations.lock().unwrap_or_else(|e| e.into_inner());
+        allocations.iter().map(|a| a.layout.size()).sum()
+    }
+}
+
+impl Drop for Heap {
+    fn drop(&mut self) {
+        let allocations = self
+            .allocations
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner());
+        for a in allocations.drain(..) {
+            // SAFETY: each allocation was made by `alloc_zeroed` with this layout, exactly once.
+            unsafe {
+                if let Some(drop_fn) = a.drop_fn {
+                    drop_fn(a.ptr);
+                }
+                dealloc(a.ptr, a.layout);
+            }
+        }
+    }
+}
+
+/// A zeroed array of `n` buckets: every tophash is `EMPTY_REST`, every overflow pointer null.
+pub(crate) fn new_bucket_array<K, V>(t: &MapType<K, V>, n: usize) -> *mut Bucket<K, V> {
+    let layout = Layout::array::<Bucket<K, V>>(n).expect("bucket array size overflows usize");
+    t.heap.alloc_zeroed(layout, None).cast()
+}
+
+/// A bucket array for `2^b` buckets (Go's `makeBucketArray`).
+///
+/// From B = 4 on, extra buckets are allocated behind the array, as many as fill the allocator's
+/// size class, to serve as the first overflow buckets. The last of them carries a non-null overflow
+/// pointer (the array itself) as an end marker. Returns the array and the first spare bucket (or
+/// null). With `dirty` set, that array (made earlier for the same `b`) is cleared and reused.
+pub(crate) unsafe fn make_bucket_array<K, V>(
+    t: &MapType<K, V>,
+    b: u8,
+    dirty: *mut Bucket<K, V>,
+) -> (*mut Bucket<K, V>, *mut Bucket<K, V>) {
+    let base = bucket_shift(b);
+    let mut nbuckets = base;
+    let bucket_size = std::mem::size_of::<Bucket<K, V>>();
+    if b >= 4 {
+        nbuckets += bucket_shift(b - 4);
+        let sz = bucket_size * nbuckets;
+        let up = roundupsize(sz);
+        if up != sz {
+            nbuckets = up / bucket_size;
+        }
+    }
+    let buckets = if dirty.is_null() {
+        new_bucket_array(t, nbuckets)
+    } else {
+        ptr::write_bytes(dirty, 0, nbuckets);
+        dirty
+    };
+    let mut next_overflow = null_mut();
+    if base != nbuckets {
+        next_overflow = buckets.add(base);
+        set_overflow(buckets.add(nbuckets - 1), buckets);
+    }
+    (buckets, next_overflow)
+}
+
+/// Sizes a new, empty header for `hint` entries (Go's `makemap`): the smallest B that holds
+/// `hint` entries within the load factor. Buckets are allocated now unless B is 0, in which case
+/// the first insert allocates a single bucket.
+pub unsafe fn make_map<K, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>, hint: usize) {
+    let hint = isize::try_from(hint).unwrap_or(0);
+    let mut b = 0u8;
+    while over_load_factor(hint, b) {
+        b += 1;
+    }
+    set_b_log2(h, b);
+    if b != 0 {
+        let (array, next_overflow) = make_bucket_array(t, b, null_mut());
+        set_buckets(h, array);
+        if !next_overflow.is_null() {
+            (*ensure_extra(t, h)).next_overflow = next_overflow;
+        }
+    }
+}
+
+/// The header's extra fields, allocated on first use.
+pub(crate) unsafe fn ensure_extra<K, V>(
+    t: &MapType<K, V>,
+    h: *mut Hmap<K, V>,
+) -> *mut MapExtra<K, V> {
+    let mut e = extra(h);
+    if e.is_null() {
+        e = t
+            .heap
+            .alloc_zeroed(Layout::new::<MapExtra<K, V>>(), None)
+            .cast();
+        set_extra(h, e);
+    }
+    e
+}
+
+unsafe fn drop_overflow_list<K, V>(p: *mut u8) {
+    ptr::drop_in_place(p.cast::<OverflowList<K, V>>());
+}
+
+/// A new, empty overflow list (Go's `new([]*bmap)`).
+pub(crate) fn new_overflow_list<K, V>(t: &MapType<K, V>) -> *mut OverflowList<K, V> {
+    let p = t
+        .heap
+        .alloc_zeroed(
+            Layout::new::<OverflowList<K, V>>(),
+            Some(drop_overflow_list::<K, V>),
+        )
+        .cast::<OverflowList<K, V>>();
+    // SAFETY: freshly allocated, correctly sized and aligned.
+    unsafe { p.write(OverflowList::new(Vec::new())) };
+    p
+}
+
+/// Chains a new overflow bucket behind `b` (Go's `newoverflow`).
+///
+/// Takes a preallocated spare when there is one, else allocates; counts it in `noverflow` and
+/// records it in `extra.overflow`.
+pub(crate) unsafe fn new_overflow<K, V>(
+    t: &MapType<K, V>,
+    h: *mut Hmap<K, V>,
+    b: *mut Bucket<K, V>,
+) -> *mut Bucket<K, V> {
+    let e = extra(h);
+    let ovf;
+    if !e.is_null() && !(*e).next_overflow.is_null() {
+        ovf = (*e).next_overflow;
+        if super::overflow(ovf).is_null() {
+            // More spares follow this one.
+            (*e).next_overflow = ovf.add(1);
+        } else {
+            // The last spare: drop its end marker.
+            set_overflow(ovf, null_mut());
+            (*e).next_overflow = null_mut();
+        }
+    } else {
+        ovf = new_bucket_array(t, 1);
+    }
+    incr_noverflow(t, h);
+    let e = ensure_extra(t, h);
+    if (*e).overflow.is_null() {
+        (*e).overflow = new_overflow_list(t);
+    }
+    (*(*e).overflow)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(ovf);
+    set_overflow(b, ovf);
+    ovf
+}

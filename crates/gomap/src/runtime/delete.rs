@@ -1,0 +1,228 @@
+//! Removing entries: Go's `mapdelete` (and fast variants) and `mapclear`.
+//!
+//! Deleting is a write: it takes `hashWriting` and does growth work, so a delete can evacuate.
+
+use std::ptr::{self, null_mut};
+
+use super::alloc::make_bucket_array;
+use super::assign::writer_done;
+use super::{
+    b_log2, bucket_at, bucket_mask, buckets, count, elem_ptr, extra, fatal, flags, grow_work,
+    grow_work_fast64, grow_work_faststr, growing, hash_key, is_empty, key_ptr, oldbuckets,
+    set_count, set_flags, set_hash0, set_nevacuate, set_noverflow, set_oldbuckets, set_top,
+    toggle_writing, top, tophash, Bucket, Hmap, MapType, BUCKET_CNT, EMPTY_ONE, EMPTY_REST,
+    HASH_WRITING, MIN_TOP_HASH, SAME_SIZE_GROW,
+};
+use crate::key::{Fast64Key, FastStrKey};
+
+/// Removes `key` if present (Go's `mapdelete`).
+#[inline(never)]
+pub unsafe fn delete<K: Eq, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>, key: &K) {
+    if h.is_null() || count(h) == 0 {
+        return;
+    }
+    if flags(h) & HASH_WRITING != 0 {
+        fatal("concurrent map writes");
+    }
+    let hash = hash_key(t, h, key);
+    // probe: writer-entry-checked
+    toggle_writing(h);
+    // probe: writer-set-writing
+    let bucket = hash as usize & bucket_mask(b_log2(h));
+    if growing(h) {
+        grow_work(t, h, bucket);
+    }
+    let top_hash = tophash(hash);
+    remove_where(t, h, bucket_at(buckets(h), bucket), |b, i| {
+        top(b, i) == top_hash && *key_ptr(b, i) == *key
+    });
+    writer_done(h);
+}
+
+/// [`delete`] for 8-byte integer keys (Go's `mapdelete_fast64`).
+#[inline(never)]
+pub unsafe fn delete_fast64<K: Fast64Key, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>, key: &K) {
+    if h.is_null() || count(h) == 0 {
+        return;
+    }
+    if flags(h) & HASH_WRITING != 0 {
+        fatal("concurrent map writes");
+    }
+    let hash = hash_key(t, h, key);
+    // probe: writer-entry-checked
+    toggle_writing(h);
+    // probe: writer-set-writing
+    let bucket = hash as usize & bucket_mask(b_log2(h));
+    if growing(h) {
+        grow_work_fast64(t, h, bucket);
+    }
+    let bits = key.bits();
+    remove_where(t, h, bucket_at(buckets(h), bucket), |b, i| {
+        (*key_ptr(b, i)).bits() == bits && !is_empty(top(b, i))
+    });
+    writer_done(h);
+}
+
+/// [`delete`] for string keys (Go's `mapdelete_faststr`).
+#[inline(never)]
+pub unsafe fn delete_faststr<K: FastStrKey, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>, key: &K) {
+    if h.is_null() || count(h) == 0 {
+        return;
+    }
+    if flags(h) & HASH_WRITING != 0 {
+        fatal("concurrent map writes");
+    }
+    let hash = hash_key(t, h, key);
+    // probe: writer-entry-checked
+    toggle_writing(h);
+    // probe: writer-set-writing
+    let bucket = hash as usize & bucket_mask(b_log2(h));
+    if growing(h) {
+        grow_work_faststr(t, h, bucket);
+    }
+    let top_hash = tophash(hash);
+    let wanted = key.as_str();
+    remove_where(t, h, bucket_at(buckets(h), bucket), |b, i| {
+        top(b, i) == top_hash && (*key_ptr(b, i)).as_str() == wanted
+    });
+    writer_done(h);
+}
+
+/// Finds the first slot in the chain from `first` that `matches` (stopping at `EMPTY_REST`),
+/// drops its entry and marks it empty, then turns a trailing run of `EMPTY_ONE` into
+/// `EMPTY_REST` so later searches stop early.
+#[inline(always)]
+unsafe fn remove_where<K, V>(
+    t: &MapType<K, V>,
+    h: *mut Hmap<K, V>,
+    first: *mut Bucket<K, V>,
+    matches: impl Fn(*mut Bucket<K, V>, usize) -> bool,
+) {
+    let mut b = first;
+    while !b.is_null() {
+        for i in 0..BUCKET_CNT {
+            if !matches(b, i) {
+                if top(b, i) == EMPTY_REST {
+                    return;
+                }
+                continue;
+            }
+            ptr::drop_in_place(key_ptr(b, i));
+            ptr::drop_in_place(elem_ptr(b, i));
+            set_top(b, i, EMPTY_ONE);
+            mark_empty_rest(first, b, i);
+            set_count(h, count(h) - 1);
+            // probe: delete-removed
+            if count(h) == 0 {
+                // A fresh seed makes collisions harder to provoke repeatedly (as in Go).
+                set_hash0(h, t.rng.next_u32());
+            }
+            return;
+        }
+        b = super::overflow(b);
+    }
+}
+
+/// After slot `i` of bucket `b` became empty: if nothing live follows it, walk backwards through
+/// the chain starting at `first`, turning `EMPTY_ONE` slots into `EMPTY_REST`.
+#[inline(always)]
+unsafe fn mark_empty_rest<K, V>(first: *mut Bucket<K, V>, mut b: *mut Bucket<K, V>, mut i: usize) {
+    let next_is_rest = if i == BUCKET_CNT - 1 {
+        let ovf = super::overflow(b);
+        ovf.is_null() || top(ovf, 0) == EMPTY_REST
+    } else {
+        top(b, i + 1) == EMPTY_REST
+    };
+    if !next_is_rest {
+        return;
+    }
+    loop {
+        set_top(b, i, EMPTY_REST);
+        if i == 0 {
+            if b == first {
+                return;
+            }
+            // Step back to the bucket before `b` in the chain, at its last slot.
+            let c = b;
+            b = first;
+            while super::overflow(b) != c {
+                b = super::overflow(b);
+            }
+            i = BUCKET_CNT - 1;
+        } else {
+            i -= 1;
+        }
+        if top(b, i) != EMPTY_ONE {
+            return;
+        }
+    }
+}
+
+/// Removes every entry, keeping the bucket array (Go's `mapclear`).
+#[inline(never)]
+pub unsafe fn clear<K, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>) {
+    if h.is_null() || count(h) == 0 {
+        return;
+    }
+    if flags(h) & HASH_WRITING != 0 {
+        fatal("concurrent map writes");
+    }
+    toggle_writing(h);
+    // probe: writer-set-writing
+    drop_live_entries(h);
+    set_flags(h, flags(h) & !SAME_SIZE_GROW);
+    set_oldbuckets(h, null_mut());
+    set_nevacuate(h, 0);
+    set_noverflow(h, 0);
+    set_count(h, 0);
+    set_hash0(h, t.rng.next_u32());
+    let e = extra(h);
+    if !e.is_null() {
+        // The lists and spare buckets stay owned by the heap; the map forgets them.
+        (*e).overflow = null_mut();
+        (*e).oldoverflow = null_mut();
+        (*e).next_overflow = null_mut();
+    }
+    let (_, next_overflow) = make_bucket_array(t, b_log2(h), buckets(h));
+    if !next_overflow.is_null() {
+        (*extra(h)).next_overflow = next_overflow;
+    }
+    writer_done(h);
+}
+
+/// Drops every live entry: those in the current array and those not yet evacuated from the old
+/// one. Evacuated old slots were moved, so they are skipped.
+pub(crate) unsafe fn drop_live_entries<K, V>(h: *mut Hmap<K, V>) {
+    if !std::mem::needs_drop::<K>() && !std::mem::needs_drop::<V>() {
+        return;
+    }
+    let b = b_log2(h);
+    let old = oldbuckets(h);
+    if !old.is_null() {
+        let n = if flags(h) & SAME_SIZE_GROW != 0 {
+            1usize << b
+        } else {
+            1usize << (b - 1)
+        };
+        drop_array(old, n);
+    }
+    if !buckets(h).is_null() {
+        drop_array(buckets(h), 1usize << b);
+    }
+}
+
+unsafe fn drop_array<K, V>(array: *mut Bucket<K, V>, n: usize) {
+    for bi in 0..n {
+        let mut b = bucket_at(array, bi);
+        while !b.is_null() {
+            for i in 0..BUCKET_CNT {
+                if top(b, i) >= MIN_TOP_HASH {
+                    ptr::drop_in_place(key_ptr(b, i));
+                    ptr::drop_in_place(elem_ptr(b, i));
+                    set_top(b, i, EMPTY_ONE);
+                }
+            }
+            b = super::overflow(b);
+        }
+    }
+}

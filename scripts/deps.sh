@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what mapscope's build, tests and demo need, when it is missing (Debian 12).
+# Called by `make deps`, which `make test` and `make demo` run first. Safe to run repeatedly:
+# with everything present it only checks and prints nothing.
+set -euo pipefail
+
+GO=${GO:-/usr/lib/go-1.19/bin/go}
+missing=()
+
+need_cmd() { # need_cmd COMMAND PACKAGE
+    command -v "$1" >/dev/null 2>&1 || missing+=("$2")
+}
+need_file() { # need_file PATH PACKAGE
+    [ -e "$1" ] || missing+=("$2")
+}
+
+need_cmd gdb gdb
+need_cmd valgrind valgrind
+need_cmd llvm-dwarfdump llvm
+need_cmd lldb-16 lldb-16
+need_cmd pahole dwarves
+need_file "$GO" golang-1.19-go
+dpkg -s python3-lldb-16 >/dev/null 2>&1 || missing+=(python3-lldb-16)
+
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "deps: installing ${missing[*]}" >&2
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "deps: need root to install packages (run 'sudo make deps')" >&2
+        exit 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q >/dev/null
+    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+py_missing=()
+python3 -c 'import pytest' 2>/dev/null || py_missing+=(pytest)
+command -v ruff >/dev/null 2>&1 || python3 -m ruff --version >/dev/null 2>&1 || py_missing+=(ruff)
+if [ ${#py_missing[@]} -gt 0 ]; then
+    echo "deps: pip installing ${py_missing[*]}" >&2
+    python3 -m pip install -q --root-user-action=ignore "${py_missing[@]}" >/dev/null
+fi
