@@ -95,6 +95,10 @@
 //! assert_eq!(m.iter().count(), 99);
 //! ```
 
+// Every program that links gomap carries mapscope's gdb loader, so that
+// `gdb -iex 'add-auto-load-safe-path .' PROGRAM` has the hmap commands and the printer.
+#![debugger_visualizer(gdb_script_file = "../../../gdb-scripts/autoload.py")]
+
 mod invariants;
 mod key;
 pub mod runtime;

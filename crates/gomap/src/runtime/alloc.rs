@@ -7,7 +7,9 @@
 //! map, never the Rust allocator.
 
 use std::alloc::{alloc_zeroed, dealloc, handle_alloc_error, Layout};
-use std::ptr::{self, null_mut};
+use std::ptr::{self, addr_of_mut, null_mut};
+use std::sync::atomic::AtomicPtr;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Mutex;
 
 use super::{
@@ -100,8 +102,14 @@ impl Drop for Heap {
 }
 
 /// A zeroed array of `n` buckets: every tophash is `EMPTY_REST`, every overflow pointer null.
+///
+/// The allocation has room for `2n` buckets. A writer racing with `hash_grow` can read the new
+/// B and then the old array (Go's `hashGrow` stores B first, and so does this copy), and index
+/// up to twice past the array's end. In Go that stray write lands in a neighbouring heap object;
+/// here it lands in zeroed spare room the map owns, so the race corrupts the map, which the
+/// misuse checks are there to catch, and never the allocator, which would abort the process.
 pub(crate) fn new_bucket_array<K, V>(t: &MapType<K, V>, n: usize) -> *mut Bucket<K, V> {
-    let layout = Layout::array::<Bucket<K, V>>(n).expect("bucket array size overflows usize");
+    let layout = Layout::array::<Bucket<K, V>>(2 * n).expect("bucket array size overflows usize");
     t.heap.alloc_zeroed(layout, None).cast()
 }
 
@@ -204,20 +212,16 @@ pub(crate) unsafe fn new_overflow<K, V>(
     b: *mut Bucket<K, V>,
 ) -> *mut Bucket<K, V> {
     let e = extra(h);
-    let ovf;
-    if !e.is_null() && !(*e).next_overflow.is_null() {
-        ovf = (*e).next_overflow;
-        if super::overflow(ovf).is_null() {
-            // More spares follow this one.
-            (*e).next_overflow = ovf.add(1);
-        } else {
-            // The last spare: drop its end marker.
-            set_overflow(ovf, null_mut());
-            (*e).next_overflow = null_mut();
-        }
+    let spare = if e.is_null() {
+        null_mut()
     } else {
-        ovf = new_bucket_array(t, 1);
-    }
+        take_spare(e)
+    };
+    let ovf = if spare.is_null() {
+        new_bucket_array(t, 1)
+    } else {
+        spare
+    };
     incr_noverflow(t, h);
     let e = ensure_extra(t, h);
     if (*e).overflow.is_null() {
@@ -229,4 +233,30 @@ pub(crate) unsafe fn new_overflow<K, V>(
         .push(ovf);
     set_overflow(b, ovf);
     ovf
+}
+
+/// Takes the next preallocated spare bucket, or returns null when none is left.
+///
+/// Spares are consecutive buckets behind the array; the last one carries a non-null overflow
+/// pointer as an end marker. Go takes them with plain stores, so two racing writers can take the
+/// same spare, or one can clear the end marker while the other reads it and walks on past the
+/// end of the array. The first only corrupts the map; the second writes outside it. Taking a
+/// spare with a compare-and-swap keeps racing writers inside the array, and changes nothing for
+/// a single writer.
+unsafe fn take_spare<K, V>(e: *mut MapExtra<K, V>) -> *mut Bucket<K, V> {
+    let next = AtomicPtr::from_ptr(addr_of_mut!((*e).next_overflow));
+    loop {
+        let ovf = next.load(Relaxed);
+        if ovf.is_null() {
+            return ovf;
+        }
+        let last = !super::overflow(ovf).is_null();
+        let after = if last { null_mut() } else { ovf.add(1) };
+        if next.compare_exchange(ovf, after, Relaxed, Relaxed).is_ok() {
+            if last {
+                set_overflow(ovf, null_mut());
+            }
+            return ovf;
+        }
+    }
 }

@@ -11,9 +11,9 @@ use std::ptr::null_mut;
 use super::alloc::{ensure_extra, new_overflow_list};
 use super::{
     access_k, b_log2, bucket_at, bucket_mask, bucket_shift, buckets, count, elem_ptr, evacuated,
-    fatal, flags, growing, hash_key, is_empty, key_ptr, oldbucket_mask, oldbuckets, same_size_grow,
-    set_flags, top, Bucket, Hmap, MapType, OverflowList, BUCKET_CNT, EVACUATED_EMPTY, EVACUATED_X,
-    EVACUATED_Y, HASH_WRITING, ITERATOR, NO_CHECK, OLD_ITERATOR,
+    fatal, flags, growing, hash_key, is_empty, key_ptr, oldbucket_mask, oldbuckets, or_flags,
+    same_size_grow, top, Bucket, Hmap, MapType, OverflowList, BUCKET_CNT, EVACUATED_EMPTY,
+    EVACUATED_X, EVACUATED_Y, HASH_WRITING, ITERATOR, NO_CHECK, OLD_ITERATOR,
 };
 
 /// An iteration in progress (Go's `hiter`, twelve words).
@@ -107,10 +107,10 @@ pub unsafe fn iter_init<K: Eq, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>, it: &mu
     it.offset = ((r >> it.B) & (BUCKET_CNT - 1)) as u8;
     it.bucket = it.start_bucket;
 
-    // Racing iterator starts may both set the bits; that is harmless.
-    let old = flags(h);
-    if old & (ITERATOR | OLD_ITERATOR) != ITERATOR | OLD_ITERATOR {
-        set_flags(h, flags(h) | ITERATOR | OLD_ITERATOR);
+    // An atomic OR, as in Go: iterators may start while a writer holds `hashWriting`, and a
+    // load-then-store here could resurrect or erase that bit.
+    if flags(h) & (ITERATOR | OLD_ITERATOR) != ITERATOR | OLD_ITERATOR {
+        or_flags(h, ITERATOR | OLD_ITERATOR);
     }
     iter_next(it);
 }

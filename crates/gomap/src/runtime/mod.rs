@@ -259,6 +259,12 @@ pub(crate) unsafe fn set_extra<K, V>(h: *mut Hmap<K, V>, e: *mut MapExtra<K, V>)
     AtomicPtr::from_ptr(addr_of_mut!((*h).extra)).store(e, Relaxed)
 }
 
+/// Sets `bits` in the flags with an atomic OR (Go's `atomic.Or8`, used by iterator starts).
+#[inline(always)]
+pub(crate) unsafe fn or_flags<K, V>(h: *mut Hmap<K, V>, bits: u8) {
+    AtomicU8::from_ptr(addr_of_mut!((*h).flags)).fetch_or(bits, Relaxed);
+}
+
 /// Toggles [`HASH_WRITING`] the way Go does (`flags ^= hashWriting`): a load, then a store.
 #[inline(always)]
 pub(crate) unsafe fn toggle_writing<K, V>(h: *mut Hmap<K, V>) {
@@ -405,9 +411,11 @@ pub(crate) unsafe fn incr_noverflow<K, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>)
     }
 }
 
-/// Hash of `key` under the map's current seed.
+/// Hash of `key` under the map's current seed. Every role hashes early, so this is also where
+/// threads stop once another one is reporting misuse (see [`fatal`]).
 #[inline(always)]
 pub(crate) unsafe fn hash_key<K, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>, key: &K) -> u64 {
+    fatal::freeze_if_dying();
     t.hash(key, hash0(h))
 }
 

@@ -1,0 +1,240 @@
+"""Decoding a map from raw memory: header, buckets, tophash states, live entries.
+
+All reads go through a ``read(address, size) -> bytes`` callable, so the same code decodes a live
+process under gdb or lldb and a memory image in a test.
+
+Which slots hold the map's entries, at any moment of a grow:
+
+- every live slot (tophash >= minTopHash) of the new array, and
+- every live slot of the old array: ``evacuate`` marks a slot (evacuatedX/Y/Empty) *before* it
+  copies the entry, so a slot still carrying a hash byte has not been copied anywhere yet, even in
+  a bucket whose first slot already says "evacuated".
+
+A marked slot is never listed: its entry is at its destination, or was deleted there later, or is
+*in flight*, when a thread stopped between marking and copying it. Only the stopped thread knows
+which old bucket that is; a caller who knows passes it in ``in_flight_old`` and the one marked,
+uncopied slot of that bucket is listed too, flagged.
+"""
+
+from dataclasses import dataclass, field
+
+from .errors import MapscopeError
+
+_CHAIN_LIMIT = 1 << 16
+
+
+def read_uint(read, address, size):
+    return int.from_bytes(read(address, size), "little")
+
+
+@dataclass
+class Header:
+    """A map header, decoded."""
+
+    address: int
+    map_type: object
+    count: int
+    flags: int
+    B: int
+    noverflow: int
+    hash0: int
+    buckets: int
+    oldbuckets: int
+    nevacuate: int
+    extra: int
+
+    @property
+    def growing(self):
+        return self.oldbuckets != 0
+
+    @property
+    def same_size_grow(self):
+        return bool(self.flags & self.map_type.constants.flags["sameSizeGrow"])
+
+    @property
+    def nbuckets(self):
+        return 1 << self.B
+
+    @property
+    def noldbuckets(self):
+        """Buckets in the old array (0 when not growing)."""
+        if not self.growing:
+            return 0
+        return self.nbuckets if self.same_size_grow or self.B == 0 else self.nbuckets >> 1
+
+    @property
+    def flag_names(self):
+        return self.map_type.constants.flag_names(self.flags)
+
+    def summary(self):
+        """A one-line, address-free description (used in transcripts too)."""
+        text = f"count={self.count} B={self.B} buckets={self.nbuckets}"
+        text += f" flags={'|'.join(self.flag_names) or '0'}"
+        if self.growing:
+            kind = "same-size" if self.same_size_grow else "doubling"
+            text += f" growing({kind}) evacuated={self.nevacuate}/{self.noldbuckets}"
+        else:
+            text += " not-growing"
+        return text
+
+
+def read_header(read, address, map_type):
+    """Decodes the header at ``address``."""
+    if address == 0:
+        raise MapscopeError("the map is nil (header address 0)")
+    raw = read(address, map_type.header_size)
+    values = {}
+    for name, fld in map_type.header.items():
+        values[name] = int.from_bytes(raw[fld.offset : fld.offset + fld.size], "little")
+    if values["B"] > 63:
+        raise MapscopeError(f"0x{address:x} does not look like a map header (B = {values['B']})")
+    return Header(address=address, map_type=map_type, **values)
+
+
+@dataclass
+class Slot:
+    """One of a bucket's 8 slots."""
+
+    index: int
+    tophash: int
+    state: object  # tophash state name, or None for a live slot
+    key: bytes
+    elem: bytes
+    key_address: int
+    elem_address: int
+
+    @property
+    def live(self):
+        return self.state is None
+
+
+@dataclass
+class Bucket:
+    """A bucket (one link of a chain)."""
+
+    address: int
+    slots: list
+    overflow: int
+
+    def evacuated(self, constants):
+        """Go's test: the first slot holds evacuatedX, evacuatedY or evacuatedEmpty."""
+        first = self.slots[0].tophash
+        return constants.tophash["emptyOne"] < first < constants.tophash["minTopHash"]
+
+
+def read_bucket(read, address, map_type):
+    """Decodes the bucket at ``address`` with one memory read."""
+    mt = map_type
+    raw = read(address, mt.bucket_size)
+    top = mt.bucket["tophash"].offset
+    overflow = mt.bucket["overflow"]
+    slots = []
+    for i in range(mt.constants.bucket_count):
+        ko, eo = mt.key_offset(i), mt.elem_offset(i)
+        tophash = raw[top + i]
+        slots.append(
+            Slot(
+                index=i,
+                tophash=tophash,
+                state=mt.constants.state_name(tophash),
+                key=raw[ko : ko + mt.key_size],
+                elem=raw[eo : eo + mt.elem_size],
+                key_address=address + ko,
+                elem_address=address + eo,
+            )
+        )
+    next_address = int.from_bytes(raw[overflow.offset : overflow.offset + overflow.size], "little")
+    return Bucket(address=address, slots=slots, overflow=next_address)
+
+
+def read_chain(read, address, map_type):
+    """The bucket at ``address`` and its overflow buckets."""
+    chain, seen = [], set()
+    while address:
+        if address in seen or len(chain) >= _CHAIN_LIMIT:
+            raise MapscopeError(f"overflow chain from 0x{chain[0].address:x} loops: the map is corrupt")
+        seen.add(address)
+        bucket = read_bucket(read, address, map_type)
+        chain.append(bucket)
+        address = bucket.overflow
+    return chain
+
+
+def bucket_address(array, index, map_type):
+    return array + index * map_type.bucket_size
+
+
+@dataclass
+class Entry:
+    """A live entry and where it sits."""
+
+    key: bytes
+    elem: bytes
+    key_address: int
+    elem_address: int
+    array: str  # "new" or "old"
+    bucket: int
+    slot: int  # slot number counted along the chain (8 per bucket)
+    in_flight: bool = False
+
+
+@dataclass
+class MapView:
+    """A map's header and entries at one moment."""
+
+    header: Header
+    entries: list = field(default_factory=list)
+
+
+def live_entries(read, header, in_flight_old=()):
+    """The map's entries, in bucket order (old bucket j listed with new bucket j)."""
+    mt = header.map_type
+    entries = []
+    nold = header.noldbuckets
+    for i in range(header.nbuckets):
+        if header.growing and i < nold:
+            chain = read_chain(read, bucket_address(header.oldbuckets, i, mt), mt)
+            entries += _chain_entries(chain, "old", i)
+            if i in in_flight_old:
+                entries += _in_flight(read, header, i, chain)
+        if header.buckets:
+            chain = read_chain(read, bucket_address(header.buckets, i, mt), mt)
+            entries += _chain_entries(chain, "new", i)
+    return entries
+
+
+def _chain_entries(chain, array, index):
+    found = []
+    for n, bucket in enumerate(chain):
+        for s in bucket.slots:
+            if s.live:
+                found.append(
+                    Entry(s.key, s.elem, s.key_address, s.elem_address, array, index, n * len(bucket.slots) + s.index)
+                )
+    return found
+
+
+def _in_flight(read, header, index, chain):
+    """The marked slot of old bucket ``index`` whose entry has not reached its destination."""
+    mt = header.map_type
+    marks = (mt.constants.tophash["evacuatedX"], mt.constants.tophash["evacuatedY"])
+    slots = [(n, s) for n, b in enumerate(chain) for s in b.slots]
+    marked = [(n, s) for n, s in slots if s.tophash in marks]
+    if not marked:
+        return []
+    n, last = marked[-1]
+    destinations = [index]
+    if not header.same_size_grow:
+        destinations.append(index + header.noldbuckets)
+    for d in destinations:
+        for bucket in read_chain(read, bucket_address(header.buckets, d, mt), mt):
+            if any(s.live and s.key == last.key for s in bucket.slots):
+                return []
+    number = n * mt.constants.bucket_count + last.index
+    return [Entry(last.key, last.elem, last.key_address, last.elem_address, "old", index, number, in_flight=True)]
+
+
+def view(read, address, map_type, in_flight_old=()):
+    """Header and entries of the map at ``address``."""
+    header = read_header(read, address, map_type)
+    return MapView(header, live_entries(read, header, in_flight_old))

@@ -1,0 +1,44 @@
+"""Running gdb in batch mode on a fixture, for the front-end tests."""
+
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+from conftest import REPO, TARGET
+
+
+def fixture(name):
+    path = TARGET / name
+    if not path.exists():
+        pytest.skip(f"{path} not built (cargo build -p fixtures)")
+    return path
+
+
+def gdb(binary, script, timeout=120):
+    """Runs ``script`` (gdb commands, python blocks allowed) on ``binary`` and returns stdout.
+
+    The script is followed by an explicit ``quit 0``: gdb exits 0 even when a sourced script
+    raises, so the tests judge the output, and a missing final marker means gdb stopped early.
+    """
+    if not shutil.which("gdb"):
+        pytest.skip("gdb is not installed")
+    text = (
+        "set pagination off\nset confirm off\nsource gdb-scripts/mapscope.py\n"
+        + script
+        + "\necho \\nGDB-DONE\\n\nquit 0\n"
+    )
+    with tempfile.NamedTemporaryFile("w", suffix=".gdb") as f:
+        f.write(text)
+        f.flush()
+        done = subprocess.run(
+            ["gdb", "-nx", "-batch", "-x", f.name, str(binary)],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=timeout,
+        )
+    out = done.stdout + done.stderr
+    assert "Traceback" not in out, out
+    assert "GDB-DONE" in done.stdout, out
+    return out

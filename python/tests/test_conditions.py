@@ -1,0 +1,46 @@
+"""Breakpoint conditions: the text each debugger is given, from the profile's parameter places."""
+
+import pytest
+from mapscope_core.conditions import Term, render
+from mapscope_core.errors import MapscopeError
+
+EVACUATE = {
+    "function": "gomap::runtime::grow::evacuate_fast64",
+    "params": [
+        {"name": "t", "size": 8, "location": {"register": "rsp", "offset": 176}},
+        {"name": "h", "size": 8, "location": {"register": "rsp", "offset": 184}},
+        {"name": "oldbucket", "size": 8, "location": {"register": "rsp", "offset": 192}},
+    ],
+}
+
+
+def test_no_terms_no_condition():
+    assert render(EVACUATE, [], 24) is None
+
+
+def test_each_term():
+    assert render(EVACUATE, [Term("map", 0x1000)], 24) == "*(unsigned long *)($rsp + 184) == 0x1000"
+    assert render(EVACUATE, [Term("bucket", 3)], 24) == "*(unsigned long *)($rsp + 192) == 3"
+    assert render(EVACUATE, [Term("growing")], 24) == "*(unsigned long *)(*(unsigned long *)($rsp + 184) + 24) != 0"
+
+
+def test_terms_combine_with_and():
+    text = render(EVACUATE, [Term("map", 0x10), Term("bucket", 1)], 24)
+    assert text == "(*(unsigned long *)($rsp + 184) == 0x10) && (*(unsigned long *)($rsp + 192) == 1)"
+
+
+def test_register_parameters_and_sizes():
+    fn = {"function": "f", "params": [{"name": "bucket", "size": 4, "location": {"register": "rdx"}}]}
+    assert render(fn, [Term("bucket", 9)], 24) == "$rdx == 9"
+    fn["params"][0]["location"] = {"register": "rbp", "offset": -20}
+    assert render(fn, [Term("bucket", 9)], 24) == "*(unsigned int *)($rbp + -20) == 9"
+
+
+def test_what_cannot_be_expressed_is_an_error():
+    assign = {"function": "assign", "params": [{"name": "h", "size": 8, "location": None}]}
+    with pytest.raises(MapscopeError, match="no parameter oldbucket or bucket"):
+        render(assign, [Term("bucket", 1)], 24)
+    with pytest.raises(MapscopeError, match="no simple DWARF location"):
+        render(assign, [Term("map", 1)], 24)
+    with pytest.raises(MapscopeError, match="no parameter h"):
+        render({"function": "fatal", "params": []}, [Term("growing")], 24)

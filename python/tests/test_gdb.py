@@ -1,0 +1,144 @@
+"""The gdb front-end on the fixtures, in batch mode (each run ends with an explicit quit)."""
+
+import json
+import re
+
+from gdbrun import fixture, gdb
+
+STOP_LOOP = """
+python
+import gdb
+while gdb.selected_inferior().pid:
+    {body}
+    gdb.execute("continue")
+end
+"""
+
+
+def parse_truth(path):
+    truth = {}
+    lines = open(path).read().splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("checkpoint "):
+            body = lines[i + 1].strip("{}")
+            pairs = [p.split(": ") for p in body.split(", ")] if body else []
+            truth[int(line.split()[1])] = {int(k): int(v) for k, v in pairs}
+    return truth
+
+
+def test_printer_equals_the_fixtures_truth_at_every_checkpoint(tmp_path):
+    truth_file = tmp_path / "truth.txt"
+    body = (
+        'print("PRINT", int(gdb.selected_frame().read_var("id")), '
+        'gdb.execute("print *map", to_string=True).split(" = ", 1)[1].strip())'
+    )
+    out = gdb(
+        fixture("grow"),
+        f"break grow::checkpoint\nrun --print > {truth_file}\n" + STOP_LOOP.format(body=body),
+    )
+    truth = parse_truth(truth_file)
+    printed = {}
+    for line in out.splitlines():
+        if line.startswith("PRINT "):
+            _, number, text = line.split(" ", 2)
+            m = re.fullmatch(r"map\[i64\]i64 with (\d+) entries = \{(.*)\}", text)
+            assert m, text
+            pairs = re.findall(r"\[(-?\d+)\] = (-?\d+)", m.group(2))
+            assert len(pairs) == int(m.group(1)), "count differs from the entries listed"
+            assert len({k for k, _ in pairs}) == len(pairs), "an entry is listed twice"
+            printed[int(number)] = {int(k): int(v) for k, v in pairs}
+    assert sorted(printed) == list(range(1, 9))
+    assert printed == truth
+
+
+def stops(out, tag):
+    return [line.split()[1:] for line in out.splitlines() if line.startswith(tag + " ")]
+
+
+def test_break_evacuate_on_one_bucket_stops_only_there():
+    body = 'print("STOP", int(gdb.selected_frame().read_var("oldbucket")))'
+    all_stops = stops(gdb(fixture("grow"), "hmap break evacuate\nrun\n" + STOP_LOOP.format(body=body)), "STOP")
+    out = gdb(fixture("grow"), "hmap break evacuate --bucket 3\nrun\n" + STOP_LOOP.format(body=body))
+    assert "condition: oldbucket == 3" in out
+    chosen = stops(out, "STOP")
+    assert chosen, "never stopped"
+    assert all(s == ["3"] for s in chosen), chosen
+    assert len(chosen) == sum(1 for s in all_stops if s == ["3"]), "missed an evacuation of bucket 3"
+    assert len(all_stops) > len(chosen)
+
+
+def test_watch_oldbuckets_sees_each_grow_start_and_finish():
+    script = """
+break grow::checkpoint
+run
+hmap watch oldbuckets *map
+delete 1
+python
+import gdb
+for _ in range(3):
+    gdb.execute("continue")
+end
+kill
+"""
+    out = gdb(fixture("grow"), script)
+    reports = re.findall(r"hmap watch #\d+: oldbuckets 0x[0-9a-f]+ -> 0x[0-9a-f]+ \((.*?)\) by (\S+) in thread", out)
+    # Checkpoint 1 is inside the doubling to B = 5; then the same-size grow starts and ends.
+    assert reports == [
+        ("grow finished", "advance_evacuation_mark"),
+        ("grow started", "hash_grow"),
+        ("grow finished", "advance_evacuation_mark"),
+    ], out
+
+
+def test_catch_fatal_names_both_writers(tmp_path):
+    snap = tmp_path / "snap.json"
+    # Under gdb the race is a race: retry a few runs until one dies (most do).
+    for _ in range(5):
+        out = gdb(
+            fixture("concurrent-writes"),
+            f"hmap catch fatal\nrun\nhmap snapshot --json {snap}\nkill\n",
+        )
+        if "hmap catch fatal: fatal error:" not in out:
+            continue
+        assert "fatal error: concurrent map writes" in out
+        detected = re.search(r"detected by thread \d+ '(writer-\d+)' in (assign|delete|clear)", out)
+        other = re.search(r"also in a map role: thread \d+ '(writer-\d+)' in (\w+)", out)
+        if detected and other:
+            assert detected.group(1) != other.group(1)
+            data = json.loads(snap.read_text())
+            names = {t["name"] for t in data["threads"] if t["role"]}
+            assert {detected.group(1), other.group(1)} <= names
+            assert all(t["registers"]["rip"] == t["frames"][0]["pc"] for t in data["threads"] if t["frames"])
+            return
+    raise AssertionError("no run showed both writers:\n" + out)
+
+
+def test_errors_are_one_line():
+    script = """
+hmap profile
+break grow::checkpoint
+run
+hmap show 16
+hmap show no_such_variable
+hmap show id
+hmap break no_such_role
+hmap break assign --bucket 2
+hmap buckets *map --bucket 999
+hmap watch oldbuckets
+hmap profile /nonexistent.json
+hmap frobnicate
+kill
+"""
+    out = gdb(fixture("grow"), script)
+    for expected in [
+        "cannot read 48 bytes at 0x10",
+        "cannot evaluate 'no_such_variable'",
+        "id is not a map (its type is u32)",
+        "unknown role 'no_such_role'",
+        "role assign has no 'bucket' parameter",
+        "bucket 999 out of range: the new array has 32",
+        "hmap watch: the following arguments are required: map",
+        "cannot read profile /nonexistent.json",
+        'Undefined hmap command: "frobnicate"',
+    ]:
+        assert expected in out, expected

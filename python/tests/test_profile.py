@@ -1,0 +1,101 @@
+"""Profiles: loading, refusing bad or stale ones, and naming map types."""
+
+import json
+import shutil
+
+import pytest
+from conftest import DATA, TARGET
+from mapscope_core import elf
+from mapscope_core.errors import MapscopeError
+from mapscope_core.profile import Profile, key_elem_of
+
+
+def base():
+    with open(DATA / "grow-profile.json") as f:
+        return json.load(f)
+
+
+def test_loads_the_captured_profile():
+    p = Profile(base())
+    assert p.family == "gomap"
+    assert [mt.description for mt in p.map_types] == ["map[i64]i64"]
+    mt = p.map_types[0]
+    assert mt.header["oldbuckets"].offset == 24 and mt.bucket_size == 144
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda d: d.update(schema_version=99), "schema version 99"),
+        (lambda d: d.pop("layouts"), "lacks layouts"),
+        (lambda d: d.update(family="java"), "unknown family"),
+        (lambda d: d["layouts"]["header"][0]["fields"].pop("nevacuate"), "lacks field"),
+    ],
+)
+def test_refuses_malformed_profiles(change, message):
+    data = base()
+    change(data)
+    with pytest.raises(MapscopeError, match=message):
+        Profile(data)
+
+
+def test_file_errors_are_one_line(tmp_path):
+    with pytest.raises(MapscopeError, match="cannot read profile"):
+        Profile.load(tmp_path / "missing.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{ not json")
+    with pytest.raises(MapscopeError, match="is not JSON"):
+        Profile.load(bad)
+
+
+def test_stale_profile_is_refused(tmp_path):
+    binary = TARGET / "grow"
+    if not binary.exists():
+        pytest.skip("fixtures not built")
+    data = base()
+    data["binary"]["build_id"] = elf.build_id(binary)
+    Profile(data).check_binary(binary)
+    data["binary"]["build_id"] = "00" * 20
+    with pytest.raises(MapscopeError, match="stale profile"):
+        Profile(data).check_binary(binary)
+
+
+def test_build_id_matches_readelf(tmp_path):
+    binary = TARGET / "grow"
+    if not binary.exists() or not shutil.which("readelf"):
+        pytest.skip("fixtures or readelf missing")
+    import subprocess
+
+    notes = subprocess.run(["readelf", "-n", str(binary)], capture_output=True, text=True).stdout
+    assert f"Build ID: {elf.build_id(binary)}" in notes
+    not_elf = tmp_path / "x"
+    not_elf.write_bytes(b"hello")
+    with pytest.raises(MapscopeError, match="not an ELF"):
+        elf.build_id(not_elf)
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("gomap::Map<i64, i64>", ("i64", "i64")),
+        ("*mut gomap::runtime::Hmap<alloc::string::String, u32>", ("alloc::string::String", "u32")),
+        ("&gomap::Map<(u16, u16), u32>", ("(u16, u16)", "u32")),
+        ("map[int64]int64", ("int64", "int64")),
+        ("map[string]map[int]bool", ("string", "map[int]bool")),
+        ("u64", None),
+    ],
+)
+def test_key_elem_of(name, expected):
+    assert key_elem_of(name) == expected
+
+
+def test_unknown_or_ambiguous_map_types():
+    p = Profile(base())
+    with pytest.raises(MapscopeError, match="no map of u8 to u8"):
+        p.map_type("gomap::Map<u8, u8>")
+    data = base()
+    second = json.loads(json.dumps(data["layouts"]["buckets"][0]))
+    second["key_type"] = "u64"
+    data["layouts"]["buckets"].append(second)
+    with pytest.raises(MapscopeError, match="several"):
+        Profile(data).map_type(None)
