@@ -164,9 +164,8 @@ unsafe fn evacuate_body<K, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>, oldbucket: 
                 set_top(dst.b, dst.i, top_i);
                 ptr::copy_nonoverlapping(k, key_ptr(dst.b, dst.i), 1);
                 ptr::copy_nonoverlapping(elem_ptr(b, i), elem_ptr(dst.b, dst.i), 1);
-                dst.i += 1;
                 // probe: evacuate-copied
-                continue;
+                dst.i += 1;
             }
             b = super::overflow(b);
         }

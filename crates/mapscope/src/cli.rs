@@ -1,0 +1,196 @@
+//! Argument definitions and the glue from subcommands to the library.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use mapscope::error::{Error, Result};
+use mapscope::loader::{Binary, MappedFile};
+
+const EXIT_CODES: &str =
+    "Exit codes: 0 ok; 1 not found (type, symbol, address, line, map runtime); \
+2 bad input or usage (missing file, directory, not ELF, corrupt, no debug info); \
+3 ambiguous type name; 4 output error.";
+
+/// Inspect DWARF of ELF binaries: struct layouts, symbols, line tables, and the
+/// map-target profile of gomap and Go 1.19 programs.
+#[derive(Parser, Debug)]
+#[command(name = "mapscope", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Field offsets, sizes, types, holes and padding of struct types (like pahole).
+    #[command(after_help = "Examples:
+  mapscope offsets target/debug/grow 'gomap::runtime::Hmap<i64, i64>'
+  mapscope offsets target/debug/grow runtime::Bucket --json      # every instantiation
+  mapscope offsets prog.go.bin runtime.hmap hmap 'bucket<int64,int64>'
+
+Names: exact path, or a suffix on a `::` `.` `/` boundary; without `<`, generic
+arguments are ignored (all instantiations). A name matching unrelated types is
+ambiguous (exit 3) unless --all is given.")]
+    Offsets {
+        /// The ELF binary.
+        bin: PathBuf,
+        /// Type names.
+        #[arg(required = true)]
+        types: Vec<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Print every matching type instead of failing on ambiguity.
+        #[arg(long)]
+        all: bool,
+        /// Use (and build on first use) the on-disk struct catalog for this binary's
+        /// build-id: slow once, fast afterwards (same as MAPSCOPE_CACHE=1).
+        #[arg(long)]
+        cache: bool,
+    },
+    /// Functions: address, size, source location, and inlined instances.
+    #[command(after_help = "Examples:
+  mapscope symbols target/debug/grow gomap::runtime::assign
+  mapscope symbols target/debug/grow evacuate --json
+  mapscope symbols prog.go.bin runtime.mapassign --no-inlined
+
+PATTERN is a substring of the demangled name (without the hash suffix).")]
+    Symbols {
+        /// The ELF binary.
+        bin: PathBuf,
+        /// Substring of the function name; all functions when absent.
+        pattern: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Skip the DWARF scan for inlined instances (faster).
+        #[arg(long)]
+        no_inlined: bool,
+    },
+    /// Address to file:line (with inline chain), or FILE:LINE to breakpoint addresses.
+    #[command(after_help = "Examples:
+  mapscope lines target/debug/grow 0x4a5b10
+  mapscope lines target/debug/grow map.rs:120 --json
+  mapscope lines target/debug/grow crates/gomap/src/runtime/map.rs:120
+
+FILE may be any suffix of the path on a `/` boundary. For FILE:LINE, one address
+per function (the lowest is_stmt address of that line), like gdb's breakpoint
+locations; when the line has no code, the next line that has some is used.")]
+    Lines {
+        /// The ELF binary.
+        bin: PathBuf,
+        /// Addresses (0x hex or decimal) or FILE:LINE.
+        #[arg(required = true)]
+        queries: Vec<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The map-target profile JSON (docs/profile.md).
+    #[command(after_help = "Examples:
+  mapscope profile target/debug/grow -o grow.profile.json
+  mapscope profile fixtures/go/bin/concurrent_writes")]
+    Profile {
+        /// The ELF binary.
+        bin: PathBuf,
+        /// Write to FILE instead of stdout.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Benchmark floor: read (and decompress) all .debug_* sections once.
+    #[command(hide = true)]
+    ReadSections { bin: PathBuf },
+}
+
+fn write_out(out: &mut dyn Write, s: &str) -> Result<()> {
+    out.write_all(s.as_bytes())
+        .map_err(|e| Error::Output(e.to_string()))
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
+    let mut s = serde_json::to_string_pretty(v).map_err(|e| Error::Output(e.to_string()))?;
+    s.push('\n');
+    Ok(s)
+}
+
+/// Runs a parsed command, writing results to `out`.
+pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
+    match cli.command {
+        Command::Offsets {
+            bin,
+            types,
+            json,
+            all,
+            cache,
+        } => {
+            if cache {
+                // Single-threaded here; the library reads it when the index is created.
+                std::env::set_var("MAPSCOPE_CACHE", "1");
+            }
+            let file = MappedFile::open(&bin)?;
+            let binary = Binary::parse(&file)?;
+            let index = mapscope::types::TypeIndex::new(&binary)?;
+            let names: Vec<&str> = types.iter().map(String::as_str).collect();
+            let found = index.lookup(&names, all)?;
+            if json {
+                write_out(out, &to_json(&found)?)
+            } else {
+                write_out(out, &mapscope::types::render_table(&found))
+            }
+        }
+        Command::Symbols {
+            bin,
+            pattern,
+            json,
+            no_inlined,
+        } => {
+            let file = MappedFile::open(&bin)?;
+            let binary = Binary::parse(&file)?;
+            let syms = mapscope::symbols::lookup(&binary, pattern.as_deref(), !no_inlined)?;
+            if json {
+                write_out(out, &to_json(&syms)?)
+            } else {
+                write_out(out, &mapscope::symbols::render(&syms))
+            }
+        }
+        Command::Lines { bin, queries, json } => {
+            let file = MappedFile::open(&bin)?;
+            let binary = Binary::parse(&file)?;
+            let res = mapscope::lines::query(&binary, &queries)?;
+            if json {
+                write_out(out, &to_json(&res)?)
+            } else {
+                write_out(out, &mapscope::lines::render(&res))
+            }
+        }
+        Command::Profile { bin, output } => {
+            let file = MappedFile::open(&bin)?;
+            let binary = Binary::parse(&file)?;
+            let profile = mapscope::profile::build(&binary)?;
+            let text = to_json(&profile)?;
+            match output {
+                Some(p) => std::fs::write(&p, text)
+                    .map_err(|e| Error::Output(format!("{}: {e}", p.display()))),
+                None => write_out(out, &text),
+            }
+        }
+        Command::ReadSections { bin } => {
+            let file = MappedFile::open(&bin)?;
+            let binary = Binary::parse(&file)?;
+            // Read every byte of every DWARF section once (what any DWARF reader must at least do).
+            let mut sum = 0u64;
+            for id in mapscope::loader::DWARF_SECTIONS {
+                for chunk in binary.section(*id).chunks(8) {
+                    let mut w = [0u8; 8];
+                    w[..chunk.len()].copy_from_slice(chunk);
+                    sum = sum.wrapping_add(u64::from_le_bytes(w));
+                }
+            }
+            write_out(
+                out,
+                &format!("{} bytes of DWARF (checksum {sum})\n", binary.dwarf_size()),
+            )
+        }
+    }
+}

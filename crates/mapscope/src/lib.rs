@@ -1,0 +1,24 @@
+//! mapscope: a DWARF inspector for ELF binaries, and the map-target profile
+//! for gomap and Go 1.19 programs.
+//!
+//! - [`loader`]: ELF + DWARF sections (decompressed), build-id.
+//! - [`types`]: struct layouts by name ([`names`] has the matching rules).
+//! - [`symbols`]: functions from the symbol table, with source locations and inlined instances.
+//! - [`lines`]: address → file:line (with inline chain) and file:line → addresses.
+//! - [`profile`]: the map-target profile (docs/profile.md).
+//! - [`error`]: the error type and exit codes.
+
+pub mod error;
+pub mod loader;
+pub mod names;
+pub mod scan;
+pub mod types;
+
+pub use error::{Error, Result};
+pub mod cache;
+pub mod consts;
+#[doc(hidden)]
+pub mod fuzz;
+pub mod lines;
+pub mod profile;
+pub mod symbols;

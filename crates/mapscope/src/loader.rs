@@ -1,0 +1,293 @@
+//! Loading an ELF binary: memory mapping, DWARF sections (decompressed when
+//! `SHF_COMPRESSED`), build-id, and the handle that the other modules share.
+//!
+//! ```no_run
+//! let file = mapscope::loader::MappedFile::open("target/debug/grow".as_ref())?;
+//! let bin = mapscope::loader::Binary::parse(&file)?;
+//! println!("{:?}", bin.build_id_hex());
+//! # Ok::<(), mapscope::Error>(())
+//! ```
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+
+use gimli::{EndianSlice, RunTimeEndian, SectionId};
+use object::{Object, ObjectSection};
+
+use crate::error::{Error, Result};
+
+/// The reader type used for all DWARF parsing.
+pub type R<'a> = EndianSlice<'a, RunTimeEndian>;
+
+/// A file's bytes: memory-mapped, or owned when mapping is not possible
+/// (empty files cannot be mapped).
+pub struct MappedFile {
+    path: PathBuf,
+    map: Option<memmap2::Mmap>,
+    owned: Vec<u8>,
+}
+
+impl MappedFile {
+    /// Opens and memory-maps `path`. Fails cleanly on missing files and directories.
+    pub fn open(path: &Path) -> Result<MappedFile> {
+        let meta = std::fs::metadata(path).map_err(|source| Error::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if meta.is_dir() {
+            return Err(Error::IsDirectory(path.to_path_buf()));
+        }
+        let file = std::fs::File::open(path).map_err(|source| Error::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if meta.len() == 0 {
+            return Ok(MappedFile {
+                path: path.to_path_buf(),
+                map: None,
+                owned: Vec::new(),
+            });
+        }
+        // SAFETY: the file is opened read-only; as with every debugger, a concurrent
+        // modification of the binary while we read it is outside our control.
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|source| Error::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(MappedFile {
+            path: path.to_path_buf(),
+            map: Some(map),
+            owned: Vec::new(),
+        })
+    }
+
+    /// Wraps bytes already in memory (used by tests and the fuzzer).
+    pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> MappedFile {
+        MappedFile {
+            path: path.to_path_buf(),
+            map: None,
+            owned: bytes,
+        }
+    }
+
+    /// The file's contents.
+    pub fn bytes(&self) -> &[u8] {
+        match &self.map {
+            Some(m) => m,
+            None => &self.owned,
+        }
+    }
+
+    /// The path the file was opened from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// A parsed ELF binary with its DWARF sections ready for gimli.
+pub struct Binary<'data> {
+    path: PathBuf,
+    data: &'data [u8],
+    object: object::File<'data>,
+    endian: RunTimeEndian,
+    sections: Vec<(SectionId, Cow<'data, [u8]>)>,
+    build_id: Option<Vec<u8>>,
+    go_build_id: Option<String>,
+}
+
+/// The DWARF sections mapscope loads.
+pub const DWARF_SECTIONS: &[SectionId] = &[
+    SectionId::DebugAbbrev,
+    SectionId::DebugAddr,
+    SectionId::DebugInfo,
+    SectionId::DebugLine,
+    SectionId::DebugLineStr,
+    SectionId::DebugLoc,
+    SectionId::DebugLocLists,
+    SectionId::DebugRanges,
+    SectionId::DebugRngLists,
+    SectionId::DebugStr,
+    SectionId::DebugStrOffsets,
+    SectionId::DebugTypes,
+    SectionId::DebugAranges,
+];
+
+impl<'data> Binary<'data> {
+    /// Parses the ELF file and loads (decompressing where needed) its DWARF sections.
+    ///
+    /// Errors: [`Error::NotElf`], [`Error::CorruptElf`], [`Error::NoDebugInfo`].
+    pub fn parse(file: &'data MappedFile) -> Result<Binary<'data>> {
+        Self::parse_bytes(file.path(), file.bytes())
+    }
+
+    /// Like [`Binary::parse`], from a byte slice.
+    pub fn parse_bytes(path: &Path, data: &'data [u8]) -> Result<Binary<'data>> {
+        if data.len() < 4 || &data[..4] != b"\x7fELF" {
+            return Err(Error::NotElf(path.to_path_buf()));
+        }
+        let corrupt = |detail: String| Error::CorruptElf {
+            path: path.to_path_buf(),
+            detail,
+        };
+        let object = object::File::parse(data).map_err(|e| corrupt(e.to_string()))?;
+        let endian = if object.is_little_endian() {
+            RunTimeEndian::Little
+        } else {
+            RunTimeEndian::Big
+        };
+        let mut sections = Vec::new();
+        for &id in DWARF_SECTIONS {
+            if let Some(section) = object.section_by_name(id.name()) {
+                let cd = section
+                    .compressed_data()
+                    .map_err(|e| corrupt(format!("section {}: {}", id.name(), e)))?;
+                // zlib cannot expand more than ~1032:1; refuse absurd sizes before allocating.
+                let limit = (cd.data.len() as u64)
+                    .saturating_mul(1100)
+                    .saturating_add(4096);
+                if cd.format != object::CompressionFormat::None && cd.uncompressed_size > limit {
+                    return Err(corrupt(format!(
+                        "section {} claims {} bytes uncompressed from {} bytes",
+                        id.name(),
+                        cd.uncompressed_size,
+                        cd.data.len()
+                    )));
+                }
+                let bytes = cd
+                    .decompress()
+                    .map_err(|e| corrupt(format!("section {}: {}", id.name(), e)))?;
+                sections.push((id, bytes));
+            }
+        }
+        let build_id = object.build_id().ok().flatten().map(|b| b.to_vec());
+        let go_build_id = object
+            .section_by_name(".note.go.buildid")
+            .and_then(|s| s.data().ok())
+            .and_then(|d| parse_go_note(d, endian));
+        let bin = Binary {
+            path: path.to_path_buf(),
+            data,
+            object,
+            endian,
+            sections,
+            build_id,
+            go_build_id,
+        };
+        if bin.section(SectionId::DebugInfo).is_empty() {
+            return Err(Error::NoDebugInfo(path.to_path_buf()));
+        }
+        Ok(bin)
+    }
+
+    /// The path this binary was loaded from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The size of the file in bytes.
+    pub fn file_size(&self) -> u64 {
+        self.data.len() as u64
+    }
+
+    /// The parsed ELF object (symbols, sections).
+    pub fn object(&self) -> &object::File<'data> {
+        &self.object
+    }
+
+    /// The GNU build-id (`.note.gnu.build-id`), if present.
+    pub fn build_id(&self) -> Option<&[u8]> {
+        self.build_id.as_deref()
+    }
+
+    /// The GNU build-id as lowercase hex.
+    pub fn build_id_hex(&self) -> Option<String> {
+        self.build_id
+            .as_ref()
+            .map(|b| b.iter().map(|x| format!("{x:02x}")).collect())
+    }
+
+    /// The Go build ID string from `.note.go.buildid`, if present.
+    pub fn go_build_id(&self) -> Option<&str> {
+        self.go_build_id.as_deref()
+    }
+
+    /// Bytes of a DWARF section (decompressed); empty if absent.
+    pub fn section(&self, id: SectionId) -> &[u8] {
+        self.sections
+            .iter()
+            .find(|(s, _)| *s == id)
+            .map(|(_, d)| d.as_ref())
+            .unwrap_or(&[])
+    }
+
+    /// Total bytes of all loaded DWARF sections.
+    pub fn dwarf_size(&self) -> u64 {
+        self.sections.iter().map(|(_, d)| d.len() as u64).sum()
+    }
+
+    /// A gimli view of the DWARF sections, borrowing this binary.
+    pub fn dwarf(&self) -> gimli::Dwarf<R<'_>> {
+        let endian = self.endian;
+        let load = |id: SectionId| -> std::result::Result<R<'_>, std::convert::Infallible> {
+            Ok(EndianSlice::new(self.section(id), endian))
+        };
+        match gimli::Dwarf::load(load) {
+            Ok(d) => d,
+            Err(never) => match never {},
+        }
+    }
+
+    /// Address ranges of the executable sections, sorted.
+    pub fn code_ranges(&self) -> Vec<(u64, u64)> {
+        use object::SectionFlags;
+        let mut v: Vec<(u64, u64)> = self
+            .object
+            .sections()
+            .filter(|s| match s.flags() {
+                SectionFlags::Elf { sh_flags } => {
+                    sh_flags & u64::from(object::elf::SHF_EXECINSTR) != 0
+                }
+                _ => false,
+            })
+            .map(|s| (s.address(), s.address().saturating_add(s.size())))
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Is `addr` inside an executable section? (Line tables also describe code the
+    /// linker discarded, at addresses near 0.)
+    pub fn in_code(ranges: &[(u64, u64)], addr: u64) -> bool {
+        let i = ranges.partition_point(|r| r.0 <= addr);
+        i > 0 && addr < ranges[i - 1].1
+    }
+
+    /// The size of an address (pointer) in bytes.
+    pub fn address_size(&self) -> u8 {
+        if self.object.is_64() {
+            8
+        } else {
+            4
+        }
+    }
+}
+
+/// Parses a Go build-id ELF note: namesz, descsz, type, "Go\0\0", desc.
+fn parse_go_note(d: &[u8], endian: RunTimeEndian) -> Option<String> {
+    use gimli::Endianity;
+    if d.len() < 16 {
+        return None;
+    }
+    let namesz = endian.read_u32(&d[0..4]) as usize;
+    let descsz = endian.read_u32(&d[4..8]) as usize;
+    let name_end = 12usize.checked_add(namesz)?;
+    let desc_start = 12usize.checked_add(namesz.checked_add(3)? & !3)?;
+    let desc_end = desc_start.checked_add(descsz)?;
+    if name_end > d.len() || desc_end > d.len() {
+        return None;
+    }
+    let desc = &d[desc_start..desc_end];
+    std::str::from_utf8(desc)
+        .ok()
+        .map(|s| s.trim_end_matches('\0').to_string())
+}

@@ -1,0 +1,479 @@
+//! Functions: the ELF symbol table (demangled), source locations from the line
+//! tables, and inlined instances from `DW_TAG_inlined_subroutine` entries.
+
+use std::collections::HashMap;
+
+use gimli::constants as dw;
+use gimli::{AttributeValue, UnitHeader};
+use object::{Object, ObjectSymbol, SymbolKind};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::lines;
+use crate::loader::{Binary, R};
+use crate::scan;
+use crate::types::attr_str;
+
+/// A function symbol.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FuncSym {
+    /// Demangled name without the hash suffix (Go names unchanged).
+    pub name: String,
+    /// The raw symbol name.
+    pub symbol: String,
+    /// Start address.
+    pub address: u64,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// A function with its source location.
+#[derive(Debug, Clone, Serialize)]
+pub struct Function {
+    #[serde(flatten)]
+    pub sym: FuncSym,
+    /// Source file of the function's first instruction.
+    pub file: Option<String>,
+    /// Source line of the function's first instruction.
+    pub line: Option<u32>,
+    /// The DWARF name with generic arguments (`...::hash_grow<i64, i64>`), when known.
+    pub dwarf_name: Option<String>,
+}
+
+/// One place where a function was inlined.
+#[derive(Debug, Clone, Serialize)]
+pub struct Inlined {
+    /// The inlined function's name.
+    pub function: String,
+    /// Entry address of the inlined code (`DW_AT_entry_pc`, else `DW_AT_low_pc`,
+    /// else the start of its first range): where a debugger stops.
+    pub address: u64,
+    /// Bytes of inlined code (sum of its ranges).
+    pub size: u64,
+    /// Where the call was (file).
+    pub call_file: Option<String>,
+    /// Where the call was (line).
+    pub call_line: Option<u64>,
+    /// The function (or inlined function) that contains the call.
+    pub caller: Option<String>,
+}
+
+/// Result of `mapscope symbols`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Symbols {
+    pub functions: Vec<Function>,
+    pub inlined: Vec<Inlined>,
+}
+
+/// Demangles a Rust symbol without its hash; other names are returned as-is.
+pub fn demangle(name: &str) -> String {
+    match rustc_demangle::try_demangle(name) {
+        Ok(d) => format!("{d:#}"),
+        Err(_) => name.to_string(),
+    }
+}
+
+/// Cheap test that a raw symbol may demangle to something containing `pattern`:
+/// every identifier of the pattern must appear verbatim in the mangled name.
+fn may_match(raw: &str, pattern: &str) -> bool {
+    pattern
+        .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+        .filter(|s| !s.is_empty())
+        .all(|ident| raw.contains(ident))
+}
+
+/// Function symbols as (address, size, raw name), sorted by address, without
+/// demangling (cheap; for address → function lookups).
+pub fn function_ranges<'d>(bin: &Binary<'d>) -> Vec<(u64, u64, &'d str)> {
+    let obj = bin.object();
+    let mut out: Vec<(u64, u64, &'d str)> = obj
+        .symbols()
+        .filter(|s| s.kind() == SymbolKind::Text && !s.is_undefined() && s.address() != 0)
+        .filter_map(|s| Some((s.address(), s.size(), s.name().ok()?)))
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// All function symbols (sorted by address, deduplicated), optionally filtered by
+/// a substring of the demangled name.
+pub fn functions(bin: &Binary<'_>, pattern: Option<&str>) -> Vec<FuncSym> {
+    let obj = bin.object();
+    let mut out: Vec<FuncSym> = Vec::new();
+    let mut push = |sym: object::Symbol<'_, '_>| {
+        if sym.kind() != SymbolKind::Text || sym.is_undefined() || sym.address() == 0 {
+            return;
+        }
+        let Ok(raw) = sym.name() else { return };
+        if let Some(p) = pattern {
+            if !may_match(raw, p) {
+                return;
+            }
+        }
+        let name = demangle(raw);
+        if let Some(p) = pattern {
+            if !name.contains(p) {
+                return;
+            }
+        }
+        out.push(FuncSym {
+            name,
+            symbol: raw.to_string(),
+            address: sym.address(),
+            size: sym.size(),
+        });
+    };
+    let mut any = false;
+    for s in obj.symbols() {
+        any = true;
+        push(s);
+    }
+    if !any {
+        for s in obj.dynamic_symbols() {
+            push(s);
+        }
+    }
+    out.sort_by(|a, b| (a.address, &a.symbol).cmp(&(b.address, &b.symbol)));
+    out.dedup_by(|a, b| a.address == b.address && a.symbol == b.symbol);
+    out
+}
+
+/// `mapscope symbols`: functions matching `pattern`, with locations, and (when
+/// `inlined`) the places where matching functions were inlined.
+pub fn lookup(bin: &Binary<'_>, pattern: Option<&str>, inlined: bool) -> Result<Symbols> {
+    let syms = functions(bin, pattern);
+    // A few functions: decode only their units' line programs (fast on huge binaries);
+    // many: one addr2line context for all.
+    let quick = syms.len() <= 16;
+    let mut ctx: Option<lines::Context<'_>> = None;
+    let (inl, dwarf_names) = if inlined {
+        scan_functions(bin, pattern)?
+    } else {
+        (Vec::new(), HashMap::new())
+    };
+    let functions: Vec<Function> = syms
+        .into_iter()
+        .map(|sym| {
+            let loc = quick
+                .then(|| lines::quick_location(bin, sym.address))
+                .flatten()
+                .or_else(|| {
+                    if ctx.is_none() {
+                        ctx = lines::Context::new(bin).ok();
+                    }
+                    ctx.as_ref().and_then(|c| c.location(sym.address))
+                });
+            Function {
+                file: loc.as_ref().map(|l| l.0.clone()),
+                line: loc.map(|l| l.1),
+                dwarf_name: dwarf_names.get(&sym.address).cloned(),
+                sym,
+            }
+        })
+        .collect();
+    if functions.is_empty() && inl.is_empty() {
+        return Err(Error::NotFound(match pattern {
+            Some(p) => format!("no function matches `{p}`"),
+            None => "the binary has no function symbols".to_string(),
+        }));
+    }
+    Ok(Symbols {
+        functions,
+        inlined: inl,
+    })
+}
+
+/// One unit's inlined instances, and (start address, DWARF name) of its functions.
+type UnitFunctions = (Vec<Inlined>, Vec<(u64, String)>);
+
+/// Qualified name, linkage name, and the origin/specification a subprogram refers to.
+type SubprogramName<'a> = (
+    Option<String>,
+    Option<&'a str>,
+    Option<gimli::DebugInfoOffset>,
+);
+
+struct RawInline {
+    origin: gimli::DebugInfoOffset,
+    address: u64,
+    size: u64,
+    call_file: Option<u64>,
+    call_line: Option<u64>,
+    caller: Option<gimli::DebugInfoOffset>,
+}
+
+/// Scans all units for inlined subroutines whose function name contains `pattern`.
+pub fn inlined_instances(bin: &Binary<'_>, pattern: Option<&str>) -> Result<Vec<Inlined>> {
+    Ok(scan_functions(bin, pattern)?.0)
+}
+
+/// One DWARF scan: inlined instances matching `pattern`, and the DWARF name
+/// (namespace path + `DW_AT_name`, which carries generic arguments in Rust, e.g.
+/// `gomap::runtime::grow::hash_grow<i64, i64>`) of every concrete function by its
+/// start address.
+pub fn scan_functions(
+    bin: &Binary<'_>,
+    pattern: Option<&str>,
+) -> Result<(Vec<Inlined>, HashMap<u64, String>)> {
+    let dwarf = bin.dwarf();
+    let headers = scan::unit_headers(&dwarf)?;
+    let per_unit = scan::par_units(&headers, |_, h| inline_unit(&dwarf, h, pattern))?;
+    let mut out = Vec::new();
+    let mut names = HashMap::new();
+    // Skip code the linker discarded (its DWARF remains, at addresses near 0).
+    let code = bin.code_ranges();
+    for (inl, n) in per_unit {
+        out.extend(
+            inl.into_iter()
+                .filter(|i| Binary::in_code(&code, i.address)),
+        );
+        names.extend(n.into_iter().filter(|(a, _)| Binary::in_code(&code, *a)));
+    }
+    out.sort_by(|a, b| (&a.function, a.address).cmp(&(&b.function, b.address)));
+    Ok((out, names))
+}
+
+fn inline_unit<'a>(
+    dwarf: &gimli::Dwarf<R<'a>>,
+    header: &UnitHeader<R<'a>>,
+    pattern: Option<&str>,
+) -> Result<UnitFunctions> {
+    let unit = dwarf.unit(*header)?;
+    let mut starts: Vec<(u64, gimli::DebugInfoOffset)> = Vec::new();
+    let mut entries = header.entries_raw(&unit.abbreviations, None)?;
+    let mut scopes: Vec<(isize, String)> = Vec::new();
+    let mut funcs: Vec<(isize, gimli::DebugInfoOffset)> = Vec::new();
+    // Subprogram offset → (qualified name, linkage name, origin/specification).
+    let mut names: HashMap<gimli::DebugInfoOffset, SubprogramName<'_>> = HashMap::new();
+    let mut raws: Vec<RawInline> = Vec::new();
+    while !entries.is_empty() {
+        let uoff = entries.next_offset();
+        let depth = entries.next_depth();
+        let Some(abbrev) = entries.read_abbreviation()? else {
+            continue;
+        };
+        while scopes.last().is_some_and(|(d, _)| *d >= depth) {
+            scopes.pop();
+        }
+        while funcs.last().is_some_and(|(d, _)| *d >= depth) {
+            funcs.pop();
+        }
+        let tag = abbrev.tag();
+        let off = uoff
+            .to_debug_info_offset(header)
+            .unwrap_or(gimli::DebugInfoOffset(0));
+        match tag {
+            dw::DW_TAG_namespace
+            | dw::DW_TAG_structure_type
+            | dw::DW_TAG_enumeration_type
+            | dw::DW_TAG_union_type => {
+                let mut name = None;
+                for spec in abbrev.attributes() {
+                    let attr = entries.read_attribute(*spec)?;
+                    if attr.name() == dw::DW_AT_name {
+                        name = attr_str(dwarf, &unit, attr.value());
+                    }
+                }
+                if let (Some(n), true) = (name, abbrev.has_children()) {
+                    scopes.push((depth, n.to_string()));
+                }
+            }
+            dw::DW_TAG_subprogram => {
+                let mut name = None;
+                let mut linkage = None;
+                let mut origin = None;
+                for spec in abbrev.attributes() {
+                    let attr = entries.read_attribute(*spec)?;
+                    match attr.name() {
+                        dw::DW_AT_low_pc => {
+                            if let Some(a) = dwarf.attr_address(&unit, attr.value())? {
+                                starts.push((a, off));
+                            }
+                        }
+                        dw::DW_AT_name => name = attr_str(dwarf, &unit, attr.value()),
+                        dw::DW_AT_linkage_name | dw::DW_AT_MIPS_linkage_name => {
+                            linkage = attr_str(dwarf, &unit, attr.value())
+                        }
+                        dw::DW_AT_abstract_origin | dw::DW_AT_specification => {
+                            origin = crate::types::ref_offset(header, &attr.value())
+                        }
+                        _ => {}
+                    }
+                }
+                let qualified = name.map(|n| {
+                    let mut s = String::new();
+                    for (_, p) in &scopes {
+                        s.push_str(p);
+                        s.push_str("::");
+                    }
+                    s.push_str(n);
+                    s
+                });
+                names.insert(off, (qualified, linkage, origin));
+                if abbrev.has_children() {
+                    funcs.push((depth, off));
+                }
+            }
+            dw::DW_TAG_inlined_subroutine => {
+                let mut r = RawInline {
+                    origin: gimli::DebugInfoOffset(0),
+                    address: 0,
+                    size: 0,
+                    call_file: None,
+                    call_line: None,
+                    caller: funcs.last().map(|(_, o)| *o),
+                };
+                let mut low = None;
+                let mut high = None;
+                let mut ranges = None;
+                let mut entry_pc = None;
+                for spec in abbrev.attributes() {
+                    let attr = entries.read_attribute(*spec)?;
+                    match attr.name() {
+                        dw::DW_AT_abstract_origin => {
+                            if let Some(o) = crate::types::ref_offset(header, &attr.value()) {
+                                r.origin = o;
+                            }
+                        }
+                        dw::DW_AT_low_pc => low = dwarf.attr_address(&unit, attr.value())?,
+                        dw::DW_AT_entry_pc => entry_pc = dwarf.attr_address(&unit, attr.value())?,
+                        dw::DW_AT_high_pc => high = Some(attr.value()),
+                        dw::DW_AT_ranges => ranges = Some(attr.value()),
+                        dw::DW_AT_call_file => r.call_file = attr.udata_value(),
+                        dw::DW_AT_call_line => r.call_line = attr.udata_value(),
+                        _ => {}
+                    }
+                }
+                if let Some(low) = low {
+                    r.address = low;
+                    r.size = match high {
+                        Some(AttributeValue::Addr(h)) => h.saturating_sub(low),
+                        Some(AttributeValue::DebugAddrIndex(i)) => dwarf
+                            .address(&unit, i)
+                            .map(|h| h.saturating_sub(low))
+                            .unwrap_or(0),
+                        Some(v) => v.udata_value().unwrap_or(0),
+                        None => 0,
+                    };
+                } else if let Some(rv) = ranges {
+                    if let Some(ro) = dwarf.attr_ranges_offset(&unit, rv)? {
+                        let mut iter = dwarf.ranges(&unit, ro)?;
+                        let mut first = None;
+                        while let Some(range) = iter.next()? {
+                            first.get_or_insert(range.begin);
+                            r.size += range.end.saturating_sub(range.begin);
+                        }
+                        r.address = first.unwrap_or(0);
+                    }
+                }
+                if let Some(e) = entry_pc {
+                    r.address = e;
+                }
+                raws.push(r);
+                if abbrev.has_children() {
+                    funcs.push((depth, off));
+                    names.insert(off, (None, None, Some(r_origin(&raws))));
+                }
+            }
+            _ => entries.skip_attributes(abbrev.attributes())?,
+        }
+    }
+    let resolve = |mut off: gimli::DebugInfoOffset| -> Option<String> {
+        for _ in 0..8 {
+            let (q, l, o) = names.get(&off)?;
+            if let Some(l) = l {
+                return Some(demangle(l));
+            }
+            if let Some(q) = q {
+                return Some(q.clone());
+            }
+            off = (*o)?;
+        }
+        None
+    };
+    let resolve_qualified = |mut off: gimli::DebugInfoOffset| -> Option<String> {
+        for _ in 0..8 {
+            let (q, _, o) = names.get(&off)?;
+            if let Some(q) = q {
+                return Some(q.clone());
+            }
+            off = (*o)?;
+        }
+        None
+    };
+    let dwarf_names: Vec<(u64, String)> = starts
+        .iter()
+        .filter(|(a, _)| *a != 0)
+        .filter_map(|(a, o)| resolve_qualified(*o).map(|n| (*a, n)))
+        .collect();
+    let file_name = |idx: u64| -> Option<String> {
+        let program = unit.line_program.as_ref()?;
+        let hdr = program.header();
+        let f = hdr.file(idx)?;
+        Some(lines::file_path(dwarf, &unit, hdr, f))
+    };
+    let mut out = Vec::new();
+    for r in raws {
+        let Some(function) = resolve(r.origin) else {
+            continue;
+        };
+        if let Some(p) = pattern {
+            if !function.contains(p) {
+                continue;
+            }
+        }
+        out.push(Inlined {
+            function,
+            address: r.address,
+            size: r.size,
+            call_file: r.call_file.and_then(file_name),
+            call_line: r.call_line,
+            caller: r.caller.and_then(resolve),
+        });
+    }
+    Ok((out, dwarf_names))
+}
+
+fn r_origin(raws: &[RawInline]) -> gimli::DebugInfoOffset {
+    raws.last()
+        .map(|r| r.origin)
+        .unwrap_or(gimli::DebugInfoOffset(0))
+}
+
+/// Renders the symbols as a table.
+pub fn render(s: &Symbols) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    for f in &s.functions {
+        let loc = match (&f.file, f.line) {
+            (Some(file), Some(line)) => format!("{file}:{line}"),
+            _ => "??".to_string(),
+        };
+        let name = f.dwarf_name.as_deref().unwrap_or(&f.sym.name);
+        let _ = writeln!(
+            out,
+            "{:#018x} {:>7} {}  {}",
+            f.sym.address, f.sym.size, name, loc
+        );
+    }
+    if !s.inlined.is_empty() {
+        let _ = writeln!(out, "\ninlined instances:");
+        for i in &s.inlined {
+            let site = match (&i.call_file, i.call_line) {
+                (Some(f), Some(l)) => format!("{f}:{l}"),
+                _ => "??".to_string(),
+            };
+            let _ = writeln!(
+                out,
+                "{:#018x} {:>7} {}  called at {} in {}",
+                i.address,
+                i.size,
+                i.function,
+                site,
+                i.caller.as_deref().unwrap_or("??")
+            );
+        }
+    }
+    out
+}

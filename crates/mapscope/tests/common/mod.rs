@@ -1,0 +1,411 @@
+//! Helpers shared by the integration tests: running the CLI, building target
+//! programs, and parsing the independent oracles (gdb, llvm-dwarfdump, nm).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+pub const MAPSCOPE: &str = env!("CARGO_BIN_EXE_mapscope");
+
+/// Runs mapscope with `args`.
+pub fn run(args: &[&str]) -> Output {
+    Command::new(MAPSCOPE)
+        .args(args)
+        .output()
+        .expect("spawn mapscope")
+}
+
+/// Runs mapscope and returns stdout, asserting success.
+pub fn ok(args: &[&str]) -> String {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "mapscope {:?} failed ({:?}): {}",
+        args,
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf8 stdout")
+}
+
+/// Runs mapscope with `--json` output already in `args` and parses it.
+pub fn json(args: &[&str]) -> serde_json::Value {
+    serde_json::from_str(&ok(args)).expect("valid JSON")
+}
+
+pub fn have(tool: &str) -> bool {
+    Command::new(tool)
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+/// Runs a command and returns its stdout (panics on spawn failure).
+pub fn sh(cmd: &str, args: &[&str]) -> String {
+    let out = Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd}: {e}"));
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+/// The workspace root (crates/mapscope/../..).
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
+}
+
+/// Builds tests/gomap-target (a small program using gomap) into a private target
+/// directory and returns the binary. Built once per test process.
+pub fn gomap_target() -> Option<PathBuf> {
+    static BIN: OnceLock<Option<PathBuf>> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let gomap = workspace().join("crates/gomap");
+        if !gomap.join("Cargo.toml").exists() {
+            eprintln!("note: crates/gomap missing, skipping gomap tests");
+            return None;
+        }
+        let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join("gomap-target");
+        std::fs::create_dir_all(tmp.join("src")).ok()?;
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/gomap-target");
+        let manifest = std::fs::read_to_string(src.join("Cargo.toml"))
+            .ok()?
+            .replace("../../../gomap", &gomap.display().to_string());
+        write_if_changed(&tmp.join("Cargo.toml"), &manifest);
+        write_if_changed(
+            &tmp.join("src/main.rs"),
+            &std::fs::read_to_string(src.join("src/main.rs")).ok()?,
+        );
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = Command::new(cargo)
+            .args(["build", "--quiet", "--manifest-path"])
+            .arg(tmp.join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(tmp.join("target"))
+            .env_remove("CARGO_TARGET_DIR")
+            .env_remove("RUSTFLAGS")
+            .output()
+            .expect("spawn cargo");
+        assert!(
+            out.status.success(),
+            "building gomap-target failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Some(tmp.join("target/debug/mapscope-gomap-target"))
+    })
+    .clone()
+}
+
+fn write_if_changed(path: &Path, text: &str) {
+    if std::fs::read_to_string(path).ok().as_deref() != Some(text) {
+        std::fs::write(path, text).expect("write");
+    }
+}
+
+/// Path of the Go 1.19 toolchain, if installed.
+pub fn go() -> Option<PathBuf> {
+    for cand in ["/usr/lib/go-1.19/bin/go", "go"] {
+        let ok = Command::new(cand)
+            .arg("version")
+            .output()
+            .map(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("go1.19"));
+        if ok.unwrap_or(false) {
+            return Some(PathBuf::from(cand));
+        }
+    }
+    None
+}
+
+/// Builds tests/go/maps.go with Go 1.19.
+pub fn go_binary() -> Option<PathBuf> {
+    static BIN: OnceLock<Option<PathBuf>> = OnceLock::new();
+    BIN.get_or_init(|| {
+        go_build(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/go/maps.go"),
+            "maps",
+        )
+    })
+    .clone()
+}
+
+/// Builds fixtures/go/concurrent_writes.go with Go 1.19, when both exist.
+pub fn go_fixture() -> Option<PathBuf> {
+    static BIN: OnceLock<Option<PathBuf>> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let src = workspace().join("fixtures/go/concurrent_writes.go");
+        if !src.exists() {
+            eprintln!("note: {} missing, skipping", src.display());
+            return None;
+        }
+        go_build(&src, "concurrent_writes")
+    })
+    .clone()
+}
+
+fn go_build(src: &Path, name: &str) -> Option<PathBuf> {
+    {
+        let Some(go) = go() else {
+            eprintln!("note: Go 1.19 not installed, skipping Go tests");
+            return None;
+        };
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("go");
+        std::fs::create_dir_all(&dir).ok()?;
+        let bin = dir.join(name);
+        let out = Command::new(go)
+            .arg("build")
+            .arg("-o")
+            .arg(&bin)
+            .arg(src)
+            .env("GOCACHE", dir.join("cache"))
+            .env("GOPATH", dir.join("gopath"))
+            .env("GO111MODULE", "off")
+            .output()
+            .expect("spawn go");
+        assert!(
+            out.status.success(),
+            "go build failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Some(bin)
+    }
+}
+
+/// A fixture binary from the workspace's target/debug, when built.
+/// With MAPSCOPE_REQUIRE_FIXTURES=1 a missing fixture fails the test.
+pub fn fixture(name: &str) -> Option<PathBuf> {
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target"));
+    let p = dir.join("debug").join(name);
+    if p.exists() {
+        // Work on a copy: a concurrent rebuild must not change the file mid-test.
+        let copy_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fixtures");
+        std::fs::create_dir_all(&copy_dir).ok()?;
+        let meta = std::fs::metadata(&p).ok()?;
+        let stamp = meta
+            .modified()
+            .ok()?
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_nanos();
+        let copy = copy_dir.join(format!("{name}-{stamp}-{}", meta.len()));
+        if !copy.exists() {
+            let tmp = copy_dir.join(format!("{name}.{}.tmp", std::process::id()));
+            std::fs::copy(&p, &tmp).ok()?;
+            std::fs::rename(&tmp, &copy).ok()?;
+        }
+        return Some(copy);
+    }
+    if std::env::var("MAPSCOPE_REQUIRE_FIXTURES").as_deref() == Ok("1") {
+        panic!(
+            "fixture {} not built (cargo build -p fixtures)",
+            p.display()
+        );
+    }
+    eprintln!("note: fixture {} not built, skipping", p.display());
+    None
+}
+
+/// One member as an oracle sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OMember {
+    pub name: String,
+    pub offset: u64,
+    pub size: Option<u64>,
+}
+
+/// Parses `gdb -batch -ex 'ptype /o T'` output: (total size, top-level members).
+pub fn gdb_ptype(bin: &Path, ty: &str) -> Option<(u64, Vec<OMember>)> {
+    let out = sh(
+        "gdb",
+        &[
+            "-nx",
+            "-batch",
+            "-ex",
+            &format!("ptype /o {ty}"),
+            bin.to_str()?,
+        ],
+    );
+    let mut depth = 0i32;
+    let mut started = false;
+    let mut members = Vec::new();
+    let mut total = None;
+    for line in out.lines() {
+        if !started {
+            if line.contains("type = ") && line.trim_end().ends_with('{') {
+                started = true;
+                depth = 1;
+            }
+            continue;
+        }
+        let (prefix, content) = match line.find("*/") {
+            Some(i) if line.trim_start().starts_with("/*") => (&line[..i], line[i + 2..].trim()),
+            _ => ("", line.trim()),
+        };
+        if let Some(rest) = prefix.trim_start().strip_prefix("/* total size (bytes):") {
+            total = rest.trim().parse().ok();
+            continue;
+        }
+        if let Some(rest) = line.trim().strip_prefix("/* total size (bytes):") {
+            if depth == 1 {
+                total = rest.trim_end_matches("*/").trim().parse().ok();
+            }
+            continue;
+        }
+        if content.starts_with('}') {
+            depth -= 1;
+            if depth == 0 {
+                break;
+            }
+            continue;
+        }
+        if depth == 1 && !prefix.is_empty() && !prefix.contains("XXX") {
+            // "/*      0      |       8 */    count: isize,"
+            let nums: Vec<&str> = prefix
+                .trim_start_matches([' ', '/', '*'])
+                .split('|')
+                .collect();
+            let offset = nums
+                .first()
+                .and_then(|s| s.trim().split(':').next()?.trim().parse().ok());
+            let size = nums.get(1).and_then(|s| s.trim().parse().ok());
+            // Rust: "name: type,"; C: "type name;" (possibly "type *name;" or "type name[8];").
+            let name = if content.contains(':') {
+                content.split(':').next().map(|n| n.trim().to_string())
+            } else {
+                content
+                    .trim_end_matches([';', '{'])
+                    .split_whitespace()
+                    .last()
+                    .map(|n| {
+                        n.trim_start_matches('*')
+                            .split('[')
+                            .next()
+                            .unwrap_or("")
+                            .to_string()
+                    })
+            };
+            if let (Some(offset), Some(name)) = (offset, name) {
+                members.push(OMember { name, offset, size });
+            }
+        }
+        if content.ends_with('{') {
+            depth += 1;
+        }
+    }
+    Some((total?, members))
+}
+
+/// (name, offset, type name) of a member as llvm-dwarfdump shows it.
+pub type DdMember = (String, u64, String);
+
+/// Parses `llvm-dwarfdump --name=T --show-children`: (byte size, members) of the
+/// first structure_type definition named exactly `name`.
+pub fn dwarfdump_struct(bin: &Path, name: &str) -> Option<(u64, Vec<DdMember>)> {
+    let out = sh(
+        "llvm-dwarfdump",
+        &[&format!("--name={name}"), "--show-children", bin.to_str()?],
+    );
+    let mut size = None;
+    let mut members = Vec::new();
+    let mut in_struct = false;
+    let mut cur: Option<(Option<String>, Option<u64>, Option<String>)> = None;
+    let flush = |cur: &mut Option<(Option<String>, Option<u64>, Option<String>)>,
+                 members: &mut Vec<(String, u64, String)>| {
+        if let Some((Some(n), Some(o), t)) = cur.take() {
+            members.push((n, o, t.unwrap_or_default()));
+        }
+    };
+    for line in out.lines() {
+        let t = line.trim();
+        if t.contains("DW_TAG_structure_type") {
+            if in_struct && size.is_some() {
+                break;
+            }
+            in_struct = true;
+            continue;
+        }
+        if !in_struct {
+            continue;
+        }
+        if t.contains("DW_TAG_member") {
+            flush(&mut cur, &mut members);
+            cur = Some((None, None, None));
+            continue;
+        }
+        if t.contains("DW_TAG_") {
+            flush(&mut cur, &mut members);
+            continue;
+        }
+        let quoted = |t: &str| t.split('"').nth(1).map(str::to_string);
+        let paren = |t: &str| {
+            t.split('(')
+                .nth(1)
+                .and_then(|s| s.trim_end_matches(')').parse::<u64>().ok())
+        };
+        match &mut cur {
+            Some(m) => {
+                if t.starts_with("DW_AT_name") {
+                    m.0 = quoted(t);
+                } else if t.starts_with("DW_AT_data_member_location") {
+                    m.1 = paren(t);
+                } else if t.starts_with("DW_AT_type") {
+                    m.2 = quoted(t);
+                }
+            }
+            None => {
+                if t.starts_with("DW_AT_byte_size") {
+                    size = paren(t);
+                }
+            }
+        }
+    }
+    flush(&mut cur, &mut members);
+    Some((size?, members))
+}
+
+/// Function symbols from `nm` (address by exact raw symbol name).
+pub fn nm(bin: &Path) -> std::collections::HashMap<String, u64> {
+    let out = sh("nm", &[bin.to_str().expect("path")]);
+    let mut m = std::collections::HashMap::new();
+    for line in out.lines() {
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        if parts.len() == 3 && matches!(parts[1], "T" | "t" | "W" | "w") {
+            if let Ok(a) = u64::from_str_radix(parts[0], 16) {
+                m.insert(parts[2].to_string(), a);
+            }
+        }
+    }
+    m
+}
+
+/// The first `--json` type layout for a query.
+pub fn layouts(bin: &Path, ty: &str, all: bool) -> Vec<serde_json::Value> {
+    let b = bin.to_str().expect("path");
+    let mut args = vec!["offsets", b, ty, "--json"];
+    if all {
+        args.push("--all");
+    }
+    let v = json(&args);
+    v[0]["types"].as_array().cloned().unwrap_or_default()
+}
+
+/// (name, offset, size) of each member of a JSON layout.
+pub fn members(layout: &serde_json::Value) -> Vec<(String, u64, u64)> {
+    layout["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .map(|m| {
+            (
+                m["name"].as_str().expect("name").to_string(),
+                m["offset"].as_u64().expect("offset"),
+                m["size"].as_u64().expect("size"),
+            )
+        })
+        .collect()
+}
