@@ -8,7 +8,7 @@ GO ?= /usr/lib/go-1.19/bin/go
 CARGO ?= cargo
 export GO
 
-.PHONY: all deps build release test test-rust lint valgrind demo bench clean
+.PHONY: all deps build release test test-rust test-python lint valgrind demo bench clean
 
 all: build
 
@@ -21,16 +21,23 @@ build:
 release:
 	$(CARGO) build --workspace --release
 
-test: deps lint test-rust valgrind
+test: deps lint test-rust test-python valgrind
 	@echo "make test: all checks passed"
 
-test-rust:
-	$(CARGO) test --workspace
+# MAPSCOPE_REQUIRE_FIXTURES: the inspector's tests fail, rather than skip, without the fixtures.
+test-rust: build
+	MAPSCOPE_REQUIRE_FIXTURES=1 $(CARGO) test --workspace
+
+# The debugger-neutral core (no debugger), the gdb front-end in batch mode on the fixtures, and
+# every replay scenario REPLAY_LOOPS times (20 unless set).
+test-python: build
+	python3 -m pytest -q python/tests
 
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	@if ls gdb-scripts/*.py lldb-scripts/*.py >/dev/null 2>&1; then ruff check gdb-scripts lldb-scripts; fi
+	ruff check python gdb-scripts $(wildcard lldb-scripts)
+	ruff format --check python gdb-scripts $(wildcard lldb-scripts)
 
 # The gomap stress run under valgrind memcheck: no invalid access, no leak.
 valgrind:

@@ -6,6 +6,7 @@ lives in the debugger-neutral core (python/mapscope_core); this file only adapts
 """
 
 import os
+import shlex
 import sys
 
 import gdb
@@ -16,7 +17,7 @@ if _CORE not in sys.path:
     sys.path.insert(0, _CORE)
 
 from mapscope_core import MapscopeError  # noqa: E402
-from mapscope_core.adapter import Adapter, Frame, ThreadInfo  # noqa: E402
+from mapscope_core.adapter import Adapter, Frame, Stop, ThreadInfo  # noqa: E402
 from mapscope_core.commands import USAGE, Session  # noqa: E402
 from mapscope_core.profile import key_elem_of  # noqa: E402
 
@@ -25,6 +26,7 @@ MAP_HANDLE_FIELD = "hmap"
 _REGISTERS = ("rip", "rsp", "rbp", "rax", "rbx", "rcx", "rdx", "rsi", "rdi") + tuple(f"r{i}" for i in range(8, 16))
 _C_WORDS = {1: "unsigned char", 2: "unsigned short", 4: "unsigned int", 8: "unsigned long"}
 _MAX_FRAMES = 64
+_ADDRESS_SIZE = 8  # x86-64: an integer of another size cannot be a header address
 
 
 class GdbAdapter(Adapter):
@@ -66,10 +68,15 @@ class GdbAdapter(Adapter):
         return inferior.pid if inferior else 0
 
     def set_breakpoint(self, site, condition=None):
-        # Relative to the function's symbol, so that gdb moves the breakpoint with the program
-        # when it is loaded elsewhere (PIE), also when it is set before 'run'. Conditions come
-        # in C syntax; gdb remembers the language a breakpoint was made in.
-        spec = f"*((char *)&'{site.function}' + {site.offset})"
+        # By name, or relative to the function's symbol, so that gdb moves the breakpoint with
+        # the program when it is loaded elsewhere (PIE), also when it is set before 'run'. At a
+        # function's entry gdb's own linespec also reports the stop in the function rather than
+        # in the helper inlined at its first line. Conditions come in C syntax; gdb remembers
+        # the language a breakpoint was made in.
+        if site.at_entry:
+            spec = f"-function {site.function}"
+        else:
+            spec = f"*((char *)&'{site.function}' + {site.offset})"
         with _Language("c"):
             try:
                 bp = gdb.Breakpoint(spec)
@@ -124,6 +131,92 @@ class GdbAdapter(Adapter):
     def current_thread(self):
         thread = gdb.selected_thread()
         return thread.num if thread else 0
+
+    # -- running -------------------------------------------------------------------------------
+
+    def launch(self, args, env, stdout_path):
+        for key, value in env.items():
+            gdb.execute(f"set environment {key}={value}", to_string=True)
+        command = " ".join(shlex.quote(a) for a in args)
+        return _STOPS.run(f"run {command} > {shlex.quote(stdout_path)}")
+
+    def resume(self, thread_number):
+        _switch(thread_number)
+        gdb.execute("set scheduler-locking on", to_string=True)
+        return _STOPS.run("continue")
+
+    def resume_all(self):
+        gdb.execute("set scheduler-locking off", to_string=True)
+        return _STOPS.run("continue")
+
+    def finish(self, thread_number, frame_index):
+        _switch(thread_number)
+        gdb.execute("set scheduler-locking on", to_string=True)
+        gdb.execute(f"frame {frame_index}", to_string=True)
+        return _STOPS.run("finish")
+
+    def enable_breakpoint(self, number, enabled):
+        for bp in gdb.breakpoints():
+            if bp.number == number:
+                bp.enabled = enabled
+
+    def delete_breakpoints(self, numbers):
+        wanted = set(numbers)
+        for bp in gdb.breakpoints():
+            if bp.number in wanted:
+                bp.delete()
+
+    def kill(self):
+        if gdb.selected_inferior().pid:
+            gdb.execute("set scheduler-locking off", to_string=True)
+            gdb.execute("kill", to_string=True)
+
+
+def _switch(thread_number):
+    for thread in gdb.selected_inferior().threads():
+        if thread.num == thread_number:
+            thread.switch()
+            return
+    raise MapscopeError(f"no thread {thread_number}")
+
+
+class _StopRecorder:
+    """Remembers why the inferior last stopped, for execution commands run from Python."""
+
+    def __init__(self):
+        self.last = None
+        gdb.events.stop.connect(self._on_stop)
+        gdb.events.exited.connect(self._on_exit)
+
+    def _on_stop(self, event):
+        thread = gdb.selected_thread()
+        number = thread.num if thread else 0
+        if isinstance(event, gdb.BreakpointEvent):
+            self.last = Stop("breakpoint", number, [b.number for b in event.breakpoints])
+        elif isinstance(event, gdb.SignalEvent):
+            self.last = Stop("signal", number, signal=event.stop_signal)
+        else:
+            self.last = Stop("other", number)
+
+    def _on_exit(self, event):
+        status = event.exit_code if hasattr(event, "exit_code") else None
+        self.last = Stop("exited", exit_status=status)
+
+    def run(self, command):
+        """Runs an execution command and returns the Stop it ended with."""
+        self.last = None
+        try:
+            gdb.execute(command, to_string=True)
+        except gdb.error as e:
+            if gdb.selected_inferior().pid == 0 and self.last is None:
+                # gdb 13 with scheduler-locking on loses the exit status of a thread that exits
+                # the process ("No unwaited-for children left").
+                return Stop("exited")
+            if self.last is None:
+                raise MapscopeError(f"gdb: {command}: {e}") from None
+        if self.last is None:
+            return Stop("exited") if gdb.selected_inferior().pid == 0 else Stop("other")
+        return self.last
 
 
 class _Language:
@@ -191,8 +284,8 @@ def _header_of(value, expression):
     t = value.type.strip_typedefs()
     if t.code == gdb.TYPE_CODE_REF:
         value, t = value.referenced_value(), t.target().strip_typedefs()
-    if t.code == gdb.TYPE_CODE_INT:
-        return int(value), None
+    if t.code == gdb.TYPE_CODE_INT and t.sizeof == _ADDRESS_SIZE:
+        return int(value), None  # an address
     if t.code == gdb.TYPE_CODE_PTR:
         target = t.target().strip_typedefs()
         if target.code == gdb.TYPE_CODE_STRUCT and _has_field(target, MAP_HANDLE_FIELD):
@@ -214,6 +307,7 @@ def _has_field(struct_type, name):
 
 
 SESSION = Session(GdbAdapter())
+_STOPS = None  # the _StopRecorder, made by _install
 
 
 def _run(command, argument):
@@ -257,6 +351,7 @@ _SUBCOMMANDS = {
     "watch": "hmap watch oldbuckets MAP: hardware watchpoint on the header's oldbuckets.",
     "snapshot": "hmap snapshot [--map MAP] [--json FILE]: every thread's backtrace and registers.",
     "catch": "hmap catch fatal: stop where the program reports concurrent misuse.",
+    "replay": "hmap replay SCENARIO [--transcript FILE] [--bless]: run a scenario and check it.",
 }
 
 
@@ -308,6 +403,24 @@ def _install():
             HmapSubcommand(name, doc)
     gdb.pretty_printers.append(_lookup_printer)
     gdb.events.stop.connect(_on_stop)
+    global _STOPS
+    _STOPS = _StopRecorder()
 
 
 _install()
+
+
+def replay_main(scenario_path, transcript_file=None, bless=False):
+    """Batch entry point: replays one scenario and quits gdb with 0 (pass) or 1 (fail).
+
+    gdb -nx -batch -x gdb-scripts/mapscope.py \\
+        -ex 'python replay_main("fixtures/scenarios/ghost-read.toml")' target/debug/ghost-read
+    """
+    try:
+        passed, text = SESSION.replay(scenario_path, transcript_file, bless)
+    except MapscopeError as e:
+        passed, text = False, f"replay failed: {e}"
+    except Exception as e:  # noqa: BLE001 - any failure must reach the caller as status 1
+        passed, text = False, f"replay failed: {type(e).__name__}: {e}"
+    print(text, flush=True)
+    gdb.execute(f"quit {0 if passed else 1}")

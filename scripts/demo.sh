@@ -1,25 +1,48 @@
 #!/usr/bin/env bash
-# `make demo`: build the fixtures, show gomap's header layout as gdb reads it from DWARF, walk the
-# `grow` fixture through its checkpoints, and let `concurrent-writes` die the way Go's map does.
+# `make demo`: build, profile the ghost-read fixture, and replay the ghost read under gdb: a
+# reader reports a present key as missing while a writer's growth work is half-way through
+# evacuating the reader's bucket. Go's map does this silently; the replay makes it happen on
+# every run and shows each step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*"; }
+out=target/demo
+mkdir -p "$out"
 
 step "build (cargo build --workspace)"
 cargo build --workspace -q
 
-step "gomap's header, as gdb reads it from the fixture's DWARF (Go 1.19: 48 bytes)"
-gdb -nx -batch -ex 'ptype /o gomap::runtime::Hmap::<i64, i64>' target/debug/grow 2>/dev/null \
-    | grep -v '^warning\|auto-load\|^of file\|^Use `info'
+step "profile: what mapscope reads from the fixture's DWARF"
+target/debug/mapscope profile target/debug/ghost-read -o "$out/ghost-read.profile.json"
+python3 - "$out/ghost-read.profile.json" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))
+h = p["layouts"]["header"][0]
+fields = ", ".join(f"{n}@{f['offset']}" for n, f in sorted(h["fields"].items(), key=lambda kv: kv[1]["offset"]))
+print(f"  {h['name']}: {h['size']} bytes: {fields}")
+print(f"  roles: {', '.join(f'{r} ({len(fs)})' for r, fs in sorted(p['roles'].items()))}")
+print(f"  probes: {', '.join(sorted(p['probes']))}")
+PY
 
-step "grow: a single-threaded map through doublings and a same-size grow (--print)"
-target/debug/grow --print
+step "the same program free-running: the race is rare, and usually ends in a fatal error"
+for i in 1 2 3 4 5; do
+    set +e
+    target/debug/ghost-read --rounds 1 >"$out/free.out" 2>"$out/free.err"
+    status=$?
+    set -e
+    echo "  run $i: exit $status: $( (grep -h 'ghost read\|fatal error' "$out/free.out" "$out/free.err" || echo 'no race seen') | head -1)"
+done
 
-step "concurrent-writes: 10 writers x 100 inserts, no lock (Go's seed example)"
+step "replay fixtures/scenarios/ghost-read.toml under gdb (scheduler-locking, one thread at a time)"
 set +e
-target/debug/concurrent-writes 2>/tmp/mapscope-demo-fatal.txt
+gdb -nx -batch -x gdb-scripts/mapscope.py \
+    -ex "python replay_main('fixtures/scenarios/ghost-read.toml', '$out/ghost-read.jsonl')" \
+    target/debug/ghost-read >"$out/replay.log" 2>&1
 status=$?
 set -e
-head -n 4 /tmp/mapscope-demo-fatal.txt
-echo "exit status: $status (Go's fatal errors exit with 2)"
+sed -n '/^replay of/,$p' "$out/replay.log"
+echo
+echo "transcript: $out/ghost-read.jsonl (expected: fixtures/scenarios/ghost-read.expected.jsonl)"
+echo "gdb log:    $out/replay.log"
+exit $status

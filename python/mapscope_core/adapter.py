@@ -19,6 +19,22 @@ class Frame:
 
 
 @dataclass
+class Stop:
+    """Why the inferior stopped after a resume."""
+
+    kind: str  # "breakpoint" (also watchpoints), "exited", "signal", "other"
+    thread: int = 0  # debugger thread number of the thread that stopped
+    breakpoints: list = field(default_factory=list)  # numbers of the breakpoints it hit
+    exit_status: object = None
+    signal: str = ""
+
+    @property
+    def ended(self):
+        """Whether the program is gone (exited, or killed by a signal it did not survive)."""
+        return self.kind == "exited"
+
+
+@dataclass
 class ThreadInfo:
     """A thread of the inferior."""
 
@@ -37,6 +53,9 @@ class Site:
     function_address: int  # link-time address of that function's entry
     file: str = ""
     line: int = 0
+    #: True for a function's own breakpoint address (after its prologue), where a debugger's
+    #: "break FUNCTION" stops too.
+    at_entry: bool = False
 
     @property
     def offset(self):
@@ -101,4 +120,33 @@ class Adapter:
 
     def current_thread(self):
         """The number of the thread the debugger has selected."""
+        raise NotImplementedError
+
+    # -- running (the replay engine) -------------------------------------------------------------
+
+    def launch(self, args, env, stdout_path):
+        """Starts the program with ``args`` and extra ``env``, its stdout into ``stdout_path``,
+        all threads running, and returns the first Stop."""
+        raise NotImplementedError
+
+    def resume(self, thread_number):
+        """Resumes that thread alone (the others stay stopped) until the next Stop."""
+        raise NotImplementedError
+
+    def resume_all(self):
+        """Resumes every thread until the next Stop."""
+        raise NotImplementedError
+
+    def finish(self, thread_number, frame_index):
+        """Runs that thread alone until the frame ``frame_index`` returns (or another Stop)."""
+        raise NotImplementedError
+
+    def enable_breakpoint(self, number, enabled):
+        raise NotImplementedError
+
+    def delete_breakpoints(self, numbers):
+        raise NotImplementedError
+
+    def kill(self):
+        """Ends the program if it is still running."""
         raise NotImplementedError

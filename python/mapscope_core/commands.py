@@ -7,9 +7,10 @@ register the commands, call into the session, and forward stop events to it.
 
 import argparse
 import json
+import os
 import shlex
 
-from . import conditions, decode, elf
+from . import conditions, decode, elf, replay, scenario, transcript
 from . import profile as profiles
 from .adapter import Site
 from .errors import MapscopeError
@@ -29,6 +30,8 @@ hmap watch oldbuckets MAP           hardware watchpoint: who starts and who fini
 hmap snapshot [--map MAP] [--json FILE]
                                     every thread's backtrace and registers, and the map
 hmap catch fatal                    stop where the program reports a concurrent-misuse error
+hmap replay SCENARIO [--transcript FILE] [--bless]
+                                    run a scenario's interleaving and check what it must show
 MAP is a debugger expression (a gomap Map, a header pointer) or a header address."""
 
 
@@ -76,6 +79,12 @@ _PARSERS = {
     "watch": _parser("hmap watch", (("what",), {"choices": ["oldbuckets"]}), (("map",), {"nargs": "+"})),
     "snapshot": _parser("hmap snapshot", (("--map",), {}), (("--json",), {"dest": "json_file"})),
     "catch": _parser("hmap catch", (("what",), {"choices": ["fatal"]})),
+    "replay": _parser(
+        "hmap replay",
+        (("scenario",), {}),
+        (("--transcript",), {}),
+        (("--bless",), {"action": "store_true"}),
+    ),
 }
 
 
@@ -136,7 +145,10 @@ class Session:
     def resolve_map(self, expression):
         """``(header address, MapType)`` of a MAP argument."""
         prof = self.require_profile()
-        address, type_name = self.adapter.evaluate_map(expression)
+        try:
+            address, type_name = int(expression.strip(), 0), None  # a bare header address
+        except ValueError:
+            address, type_name = self.adapter.evaluate_map(expression)
         return address, prof.map_type(type_name)
 
     def renderer(self):
@@ -264,7 +276,7 @@ class Session:
     def role_sites(self, role):
         """``(Site, role function)`` for each function of ``role``, after its prologue."""
         return [
-            (Site(fn.get("breakpoint_address", fn["address"]), _name(fn), fn["address"]), fn)
+            (Site(fn.get("breakpoint_address") or fn["address"], _name(fn), fn["address"], at_entry=True), fn)
             for fn in self.require_profile().role_functions(role)
         ]
 
@@ -463,6 +475,37 @@ class Session:
                 except MapscopeError:
                     pass  # a map type the profile cannot tell apart: leave it out of the snapshot
         return found
+
+    # -- replay ----------------------------------------------------------------------------------
+
+    def cmd_replay(self, args):
+        """Runs a scenario; raises MapscopeError (after printing the account) when it fails."""
+        passed, text = self.replay(args.scenario, args.transcript, args.bless)
+        if not passed:
+            raise MapscopeError(text)
+        return text
+
+    def replay(self, scenario_path, transcript_file=None, bless=False):
+        """``(passed, account)`` of one replay of the scenario at ``scenario_path``."""
+        scen = scenario.load(scenario_path)
+        binary = self.adapter.executable() or ""
+        if os.path.basename(binary) != scen.fixture:
+            raise MapscopeError(
+                f"scenario {scen.name} runs {scen.fixture}, but the debugger has {binary or 'no program'}"
+            )
+        events = replay.Engine(self).run(scen)
+        if transcript_file:
+            transcript.write(transcript_file, events)
+        expected = transcript.expected_path(scenario_path)
+        text = transcript.account(events)
+        outcome = events[-1]
+        if bless:
+            transcript.write(expected, events)
+            return outcome["result"] == "pass", text + f"\nblessed: {expected}"
+        diff = transcript.compare(events, expected)
+        if diff:
+            return False, text + f"\ntranscript differs from {expected}:\n{diff}"
+        return outcome["result"] == "pass", text + f"\ntranscript matches {expected}"
 
     # -- dispatch --------------------------------------------------------------------------
 

@@ -175,11 +175,19 @@ def find_mapscope():
     found = shutil.which("mapscope")
     if found:
         return found
-    for build in ("release", "debug"):
-        candidate = _REPO / "target" / build / "mapscope"
-        if candidate.is_file():
-            return str(candidate)
+    built = [_REPO / "target" / build / "mapscope" for build in ("release", "debug")]
+    built = [p for p in built if p.is_file()]
+    if built:
+        return str(max(built, key=lambda p: p.stat().st_mtime))  # the freshest build
     raise MapscopeError("mapscope not found: put it on PATH, set $MAPSCOPE, or run 'cargo build -p mapscope'")
+
+
+def _tool_stamp(tool):
+    try:
+        st = os.stat(shutil.which(tool) or tool)
+    except OSError:
+        return "0"
+    return f"{st.st_size:x}{int(st.st_mtime_ns):x}"
 
 
 def cache_dir():
@@ -189,15 +197,16 @@ def cache_dir():
 
 def build(binary):
     """The profile of ``binary``: from the cache when its build-id is known, else made by
-    running ``mapscope profile`` and cached."""
+    running ``mapscope profile`` and cached. The cache is keyed by the binary's build-id and by
+    the mapscope executable (a rebuilt mapscope may describe more)."""
     bid = elf.build_id(binary)
-    cached = cache_dir() / f"{bid}.json" if bid else None
+    tool = find_mapscope()
+    cached = cache_dir() / f"{bid}-{_tool_stamp(tool)}.json" if bid else None
     if cached is not None and cached.is_file():
         try:
             return Profile.load(cached)
         except MapscopeError:
-            pass  # an old or damaged cache entry: make a new one
-    tool = find_mapscope()
+            pass  # a damaged cache entry: make a new one
     try:
         done = subprocess.run([tool, "profile", str(binary)], capture_output=True, text=True, timeout=120, check=False)
     except OSError as e:

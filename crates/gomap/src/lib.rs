@@ -59,7 +59,9 @@
 //! Named *probe points* mark the moments a debugger wants to stop at, as comments
 //! `// probe: NAME` in the source on the line before the statement: `writer-entry-checked`,
 //! `writer-set-writing`, `writer-end-check`, `reader-entry-checked`, `iter-entry-checked`,
-//! `grow-started`, `grow-finished`, `evacuate-marked`, `evacuate-copied`, `delete-removed`.
+//! `grow-started`, `grow-finished`, `evacuate-start` (only when the bucket really is evacuated
+//! now, not when `evacuate` finds it done), `evacuate-marked`, `evacuate-copied`,
+//! `delete-removed`.
 //!
 //! # Races on purpose
 //!

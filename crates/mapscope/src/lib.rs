@@ -5,7 +5,9 @@
 //! - [`types`]: struct layouts by name ([`names`] has the matching rules).
 //! - [`symbols`]: functions from the symbol table, with source locations and inlined instances.
 //! - [`lines`]: address → file:line (with inline chain) and file:line → addresses.
+//! - [`frames`]: where a function's prologue ends and where its parameters live.
 //! - [`profile`]: the map-target profile (docs/profile.md).
+//! - [`strings`]: where string values keep their bytes and length.
 //! - [`error`]: the error type and exit codes.
 
 pub mod error;
@@ -17,8 +19,10 @@ pub mod types;
 pub use error::{Error, Result};
 pub mod cache;
 pub mod consts;
+pub mod frames;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod lines;
 pub mod profile;
+pub mod strings;
 pub mod symbols;

@@ -11,6 +11,7 @@ use crate::loader::Binary;
 use crate::names;
 use crate::symbols::{self, FuncSym};
 use crate::types::{Layout, TypeIndex};
+use crate::{frames, strings};
 
 /// The version of the profile format; bumped on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -36,6 +37,9 @@ pub struct Profile {
     pub layouts: Layouts,
     pub constants: Constants,
     pub roles: BTreeMap<String, Vec<RoleFn>>,
+    /// Layouts of the string types among keys, elems and the fatal message (`&str`, `String`,
+    /// Go's `string`), so that debuggers can render them from raw memory.
+    pub types: BTreeMap<String, strings::StringLayout>,
     pub probes: BTreeMap<String, Vec<Probe>>,
     /// Probe markers whose function has no code in this binary (a generic role that
     /// the program never instantiates): normal, listed for completeness.
@@ -153,6 +157,10 @@ pub struct RoleFn {
     pub dwarf_name: Option<String>,
     pub address: u64,
     pub size: u64,
+    /// First address after the prologue, where the parameters are at their places.
+    pub breakpoint_address: Option<u64>,
+    /// Formal parameters with their places (for breakpoint conditions).
+    pub params: Vec<frames::Param>,
 }
 
 /// One address of a probe point.
@@ -303,7 +311,18 @@ pub fn build(bin: &Binary<'_>) -> Result<Profile> {
     };
     let funcs = symbols::functions(bin, None);
     let (inlined, dwarf_names) = symbols::scan_functions(bin, None)?;
-    let roles = roles(&funcs, family, &dwarf_names);
+    let mut roles = roles(&funcs, family, &dwarf_names);
+    add_frames(bin, &mut roles)?;
+    let mut wanted: Vec<&str> = layouts
+        .buckets
+        .iter()
+        .flat_map(|b| [b.key_type.as_str(), b.elem_type.as_str()])
+        .collect();
+    wanted.push(match family {
+        Family::Gomap => "&str", // fatal(msg: &'static str)
+        Family::Go => "string",  // fatal(s string)
+    });
+    let types = strings::layouts(&index, &wanted);
     let probes = match family {
         Family::Gomap => gomap_probes(
             bin,
@@ -336,6 +355,7 @@ pub fn build(bin: &Binary<'_>) -> Result<Profile> {
         layouts,
         constants: constants(bin, family)?,
         roles,
+        types,
         probes,
         unresolved_markers: unresolved,
         warnings,
@@ -513,12 +533,27 @@ fn roles(
                         dwarf_name: dwarf_names.get(&f.address).cloned(),
                         address: f.address,
                         size: f.size,
+                        breakpoint_address: None,
+                        params: Vec::new(),
                     });
                 }
             }
         }
     }
     out
+}
+
+/// Fills in each role function's prologue end and parameter places.
+fn add_frames(bin: &Binary<'_>, roles: &mut BTreeMap<String, Vec<RoleFn>>) -> Result<()> {
+    let entries: Vec<u64> = roles.values().flatten().map(|f| f.address).collect();
+    let info = frames::frame_info(bin, &entries)?;
+    for f in roles.values_mut().flatten() {
+        if let Some(fi) = info.get(&f.address) {
+            f.breakpoint_address = fi.breakpoint_address;
+            f.params = fi.params.clone();
+        }
+    }
+    Ok(())
 }
 
 fn role_of(roles: &BTreeMap<String, Vec<RoleFn>>, symbol: &str) -> Option<String> {

@@ -477,3 +477,61 @@ fn go_fixture_profile() {
         );
     }
 }
+
+/// Breakpoint addresses and parameter places agree with gdb, an independent DWARF reader: gdb's
+/// `break FUNCTION` skips the same prologue, and `info address PARAM` names the same frame slot.
+#[test]
+fn frames_agree_with_gdb() {
+    let Some(bin) = fixture("grow") else { return };
+    if !have("gdb") {
+        eprintln!("note: gdb missing, skipping");
+        return;
+    }
+    let p = profile(&bin);
+    let mut checked = 0;
+    for role in ["evacuate", "grow_work", "hash_grow", "assign", "fatal"] {
+        for f in p["roles"][role].as_array().unwrap() {
+            let name = f["dwarf_name"].as_str().unwrap();
+            let entry = f["address"].as_u64().unwrap();
+            // At the entry the innermost block is the function's own (later addresses are
+            // inside inlined helpers), so gdb lists exactly its parameters there.
+            let args = [
+                "-nx".to_string(),
+                "-batch".into(),
+                "-ex".into(),
+                format!("break {name}"),
+                "-ex".into(),
+                format!("info scope *{entry:#x}"),
+                bin.display().to_string(),
+            ];
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = sh("gdb", &refs);
+            let bp = out
+                .lines()
+                .find_map(|l| l.strip_prefix("Breakpoint 1 at 0x"))
+                .and_then(|l| u64::from_str_radix(l.split(':').next().unwrap(), 16).ok())
+                .unwrap_or_else(|| panic!("gdb set no breakpoint on {name}:\n{out}"));
+            assert_eq!(
+                Some(bp),
+                f["breakpoint_address"].as_u64(),
+                "{name} (entry {entry:#x})"
+            );
+            for param in f["params"].as_array().unwrap() {
+                let pname = param["name"].as_str().unwrap();
+                let loc = &param["location"];
+                let (reg, off) = (
+                    loc["register"].as_str().unwrap(),
+                    loc["offset"].as_i64().unwrap(),
+                );
+                let expected =
+                    format!("Symbol {pname} is a variable at frame base reg ${reg} offset 0+{off}");
+                assert!(
+                    out.contains(&expected),
+                    "{name}: {expected:?} not in gdb's scope:\n{out}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 10, "only {checked} parameters checked");
+}

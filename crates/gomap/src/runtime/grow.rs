@@ -119,6 +119,7 @@ unsafe fn evacuate_body<K, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>, oldbucket: 
     if !evacuated(b) {
         // X is the bucket with the same index in the new array; Y (only when doubling) is
         // `oldbucket + newbit`. The hash bit `newbit` picks between them.
+        // probe: evacuate-start
         let mut xy = [
             EvacDst {
                 b: bucket_at(buckets(h), oldbucket),
