@@ -151,3 +151,47 @@ kill
         assert command in errors, f"{command} did not fail:\n{out}"
         assert expected in errors[command], (command, errors[command])
         assert "\\n" not in errors[command], f"{command}: not one line: {errors[command]}"
+
+
+def test_watch_refuses_a_fifth_debug_register():
+    script = """
+break grow::checkpoint
+run
+python
+import gdb
+for i in range(5):
+    try:
+        gdb.execute("hmap watch oldbuckets *map")
+    except gdb.error as e:
+        print("REFUSED", i + 1, e)
+end
+kill
+"""
+    out = gdb(fixture("grow"), script)
+    assert out.count("hmap watch: watchpoint #") == 4, out
+    assert re.search(r"REFUSED 5 no debug register left: x86-64 has 4, 4 in use", out), out
+
+
+def test_break_on_one_map_while_growing():
+    """--map and --growing become gdb conditions: stops only for that header, only mid-grow
+    (assign also runs when the map is not growing, and a wrong header never matches)."""
+    body = 'h = gdb.selected_frame().read_var("h"); print("STOP", int(h), int(h.dereference()["oldbuckets"]))'
+
+    def run(arguments):
+        script = (
+            "break grow::checkpoint\nrun\ndelete 1\n"
+            "python header = int(gdb.parse_and_eval('map.hmap'))\n"
+            "python print('MAP', header)\n"
+            f"python gdb.execute('hmap break assign ' + {arguments!r}.format(header=header))\n"
+            "continue\n" + STOP_LOOP.format(body=body)
+        )
+        out = gdb(fixture("grow"), script)
+        header = int(next(line.split()[1] for line in out.splitlines() if line.startswith("MAP ")))
+        return header, stops(out, "STOP")
+
+    header, everything = run("--map {header}")
+    _, growing = run("--map {header} --growing")
+    _, other = run("--map 0x10 --growing")
+    assert growing and all(int(h) == header and int(old) != 0 for h, old in growing), growing
+    assert len(growing) < len(everything) and any(int(old) == 0 for _, old in everything)
+    assert other == []
