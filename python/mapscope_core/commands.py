@@ -365,41 +365,46 @@ class Session:
         other thread inside a map role (the other offender). None if not ours."""
         if number not in self.fatal_breakpoints:
             return None
-        threads = self.adapter.threads(with_frames=True)
-        message = self.fatal_message(thread_number)
-        lines = [f"hmap catch fatal: fatal error: {message}"]
-        for t in threads:
-            role = self.role_of_thread(t) if t.number != thread_number else "fatal"
-            if t.number == thread_number:
-                caller = self._role_below_fatal(t)
-                lines.append(f"  detected by thread {t.number} '{t.name}' in {caller or 'unknown role'}")
-            elif role:
-                top = next((f for f in t.frames if self.role_at(f.pc)), t.frames[0])
-                lines.append(f"  also in a map role: thread {t.number} '{t.name}' in {role} ({top.function})")
-        if len(lines) == 2:
+        report = self.fatal_report(thread_number)
+        lines = [
+            f"hmap catch fatal: fatal error: {report['message']}",
+            f"  detected by thread '{report['thread']}' in {report['role'] or 'unknown role'}",
+        ]
+        for other in report["others"]:
+            also = " (it detected misuse too)" if other["in_fatal"] else ""
+            lines.append(f"  also in a map role: thread '{other['thread']}' in {other['role']}{also}")
+        if not report["others"]:
             lines.append("  no other thread is inside a map role now")
         return "\n".join(lines)
 
-    def _role_below_fatal(self, thread):
-        for frame in thread.frames:
-            found = self.role_at(frame.pc)
-            if found and found[0] != "fatal":
-                return found[0]
-        return None
+    def fatal_report(self, thread_number):
+        """The misuse a thread stopped at the fatal role reports: ``{message, thread, role,
+        others}``, where ``role`` is the role that detected it and ``others`` lists every other
+        thread inside a map role (``{thread, role, in_fatal}``), by name."""
+        report = {"message": self.fatal_message(thread_number), "thread": None, "role": None, "others": []}
+        for t in self.adapter.threads(with_frames=True):
+            roles = [hit[0] for hit in map(self.role_at, (f.pc for f in t.frames)) if hit]
+            below = next((r for r in roles if r != "fatal"), None)
+            if t.number == thread_number:
+                report.update(thread=t.name, role=below)
+            elif roles:
+                report["others"].append({"thread": t.name, "role": below or "fatal", "in_fatal": "fatal" in roles})
+        report["others"].sort(key=lambda o: o["thread"])
+        return report
 
     def fatal_message(self, thread_number):
-        """The message passed to the fatal function (parameter ``msg`` in gomap, ``s`` in Go)."""
+        """The message passed to the fatal function (parameter ``msg`` in gomap, ``s`` in Go),
+        rendered with the profile's layout of its string type."""
+        types = self.require_profile().data.get("types") or {}
         for name in ("msg", "s"):
             found = self.adapter.frame_variable(thread_number, 0, name)
             if found:
                 address, size, _ = found
                 raw = self.read(address, size)
                 for type_name in ("&str", "string"):
-                    described = (self.profile.data.get("types") or {}).get(type_name)
-                    if described:
-                        return Renderer(self.read, {type_name: described}).render(type_name, raw).strip('"')
-                # No layout for the string type in the profile: the two words are (ptr, len).
-                return f"<message at 0x{int.from_bytes(raw[:8], 'little'):x}>"
+                    if type_name in types:
+                        return Renderer(self.read, types).render(type_name, raw).strip('"')
+                return "<message not readable: the profile has no layout for its string type>"
         return "<message not readable>"
 
     # -- snapshots -------------------------------------------------------------------------

@@ -290,25 +290,8 @@ class Engine:
         }
 
     def _record_fatal(self, stop):
-        threads = self.adapter.threads(with_frames=True)
-        by_number = {t.number: t for t in threads}
-        detector = by_number.get(stop.thread)
-        message = self.session.fatal_message(stop.thread)
-        others = []
-        for t in threads:
-            if t.number == stop.thread:
-                continue
-            roles = [self.session.role_at(f.pc) for f in t.frames]
-            roles = [r[0] for r in roles if r]
-            if roles:
-                inner = [r for r in roles if r != "fatal"]
-                others.append({"thread": t.name, "role": inner[0] if inner else "fatal", "in_fatal": "fatal" in roles})
-        below = None
-        if detector is not None:
-            roles = [self.session.role_at(f.pc) for f in detector.frames]
-            below = next((r[0] for r in roles if r and r[0] != "fatal"), None)
-        self.fatal = {"message": message, "thread": detector.name if detector else None, "role": below}
-        self.emit("fatal", **self.fatal, others=sorted(others, key=lambda o: o["thread"]))
+        self.fatal = self.session.fatal_report(stop.thread)
+        self.emit("fatal", **self.fatal)
 
     def _watch(self):
         address, mt = self.header

@@ -102,8 +102,8 @@ def test_catch_fatal_names_both_writers(tmp_path):
         if "hmap catch fatal: fatal error:" not in out:
             continue
         assert "fatal error: concurrent map writes" in out
-        detected = re.search(r"detected by thread \d+ '(writer-\d+)' in (assign|delete|clear)", out)
-        other = re.search(r"also in a map role: thread \d+ '(writer-\d+)' in (\w+)", out)
+        detected = re.search(r"detected by thread '(writer-\d+)' in (assign|delete|clear)", out)
+        other = re.search(r"also in a map role: thread '(writer-\d+)' in (\w+)", out)
         if detected and other:
             assert detected.group(1) != other.group(1)
             data = json.loads(snap.read_text())
