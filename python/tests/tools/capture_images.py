@@ -20,7 +20,7 @@ REPO = os.getcwd()
 sys.path.insert(0, os.path.join(REPO, "python"))
 sys.path.insert(0, os.path.join(REPO, "gdb-scripts"))
 
-import mapscope as front_end  # noqa: E402  (the gdb front-end: importing it installs it)
+import mapscope_gdb as front_end  # noqa: E402  (the gdb front-end: importing it installs it)
 from mapscope_core import decode  # noqa: E402
 from mapscope_core.profile import Profile  # noqa: E402
 

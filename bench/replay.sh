@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Replay: runs every scenario in fixtures/scenarios/*.toml RUNS times (default 20) under gdb
+# batch mode and counts the passes (exit status 0: expectations held and the transcript matched
+# the expected one), with the median wall time per replay. Between replays it runs the same
+# fixture with the same arguments with no debugger (MAPSCOPE_REPLAY unset) and counts how often
+# the outcome the scenario expects happens by itself: its [expect] exit status, its fatal message
+# on stderr (or none, with fatal = false), its output line on stdout. Prints a Markdown table and
+# writes it into docs/BENCHMARKS.md, section "Replay". A failing replay's output (with the
+# transcript diff) is kept in target/bench-replay/.
+#
+# usage: bench/replay.sh [RUNS]     (default 20)
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+RUNS=${1:-20}
+[[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive number, got '$RUNS'"
+command -v gdb >/dev/null || die "gdb not found"
+
+MACHINE=$(machine)
+cd "$ROOT"
+cargo build --workspace --quiet || die "cargo build failed"
+unset MAPSCOPE_REPLAY
+FAILS=target/bench-replay
+rm -rf "$FAILS"
+mkdir -p "$FAILS"
+log=$(mktemp)
+rows=$(mktemp)
+trap 'rm -f "$log" "$rows"' EXIT
+
+# One free run of a scenario's fixture: prints "matched" when it ends as the scenario expects,
+# else how it ended ("exit 0", "exit 2 'bad map state'", "signal 11", "timeout").
+free_run() {
+    python3 - "$1" <<'EOF'
+import os, subprocess, sys, tomllib
+
+with open(sys.argv[1], "rb") as f:
+    s = tomllib.load(f)
+expect = s.get("expect", {})
+env = {k: v for k, v in os.environ.items() if k != "MAPSCOPE_REPLAY"} | s.get("env", {})
+try:
+    p = subprocess.run([f"target/debug/{s['fixture']}", *s.get("args", [])], env=env,
+                       capture_output=True, text=True, timeout=60)
+except subprocess.TimeoutExpired:
+    sys.exit(print("timeout"))
+fatal = next((l[len("fatal error: "):] for l in p.stderr.splitlines() if l.startswith("fatal error: ")), None)
+ok = "exit" not in expect or p.returncode == expect["exit"]
+if expect.get("fatal") is False:
+    ok = ok and fatal is None
+elif "fatal" in expect:
+    ok = ok and fatal == expect["fatal"]
+if "output" in expect:
+    ok = ok and any(l.startswith(expect["output"]) for l in p.stdout.splitlines())
+status = f"signal {-p.returncode}" if p.returncode < 0 else f"exit {p.returncode}"
+print("matched" if ok else status + (f" '{fatal}'" if fatal else ""))
+EOF
+}
+median() { sort -g | awk '{ v[NR] = $1 } END { printf "%.2f", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+
+{
+    echo "| Scenario | Fixture and arguments | Replay passes | Median s per replay | Free runs with the same outcome | Other free-run outcomes |"
+    echo "| --- | --- | --- | --- | --- | --- |"
+} >"$rows"
+slowest=0
+failed=""
+for toml in fixtures/scenarios/*.toml; do
+    name=$(basename "$toml" .toml)
+    read -r fixture args < <(python3 -c 'import sys, tomllib; s = tomllib.load(open(sys.argv[1], "rb")); print(s["fixture"], *s.get("args", []))' "$toml")
+    passes=0
+    times=()
+    declare -A seen=()
+    # Replays and free runs alternate, so that both meet the same machine load.
+    for i in $(seq "$RUNS"); do
+        start=$EPOCHREALTIME
+        if gdb -nx -batch -x gdb-scripts/mapscope.py \
+            -ex "python replay_main('$toml', '$FAILS/$name.jsonl')" "target/debug/$fixture" >"$log" 2>&1; then
+            passes=$((passes + 1))
+        else
+            cp "$log" "$FAILS/$name.run$i.log"
+            failed+=" $FAILS/$name.run$i.log"
+        fi
+        times+=("$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')")
+        o=$(free_run "$toml")
+        seen[$o]=$((${seen[$o]:-0} + 1))
+    done
+    rm -f "$FAILS/$name.jsonl"
+    t=$(printf '%s\n' "${times[@]}" | median)
+    slowest=$(awk -v a="$slowest" -v b="$t" 'BEGIN { print (b > a ? b : a) }')
+    other=""
+    for k in "${!seen[@]}"; do
+        [ "$k" = matched ] || other+="${other:+, }${seen[$k]} $k"
+    done
+    echo "| \`$name\` | \`$fixture${args:+ $args}\` | $passes/$RUNS | $t | ${seen[matched]:-0}/$RUNS | ${other:--} |" | tee -a "$rows"
+    unset seen
+done
+verdict=$(awk -v s="$slowest" 'BEGIN { print (s < 2 ? "met" : "missed") }')
+echo "slowest median replay ${slowest} s: target 2 s $verdict"
+rmdir "$FAILS" 2>/dev/null || true
+[ -z "$failed" ] || echo "failing replays (output and transcript diff):$failed" >&2
+
+{
+    echo "## Replay"
+    echo
+    echo "Each scenario of \`fixtures/scenarios/\` replayed $RUNS times in a row under"
+    echo "\`gdb -nx -batch -x gdb-scripts/mapscope.py -ex \"python replay_main('fixtures/scenarios/NAME.toml')\" target/debug/FIXTURE\`"
+    echo "(debug builds). A pass is exit status 0: every expectation held and the transcript equals"
+    echo "\`NAME.expected.jsonl\`. The time is the whole gdb run, start-up included."
+    echo "Between the replays, free runs start the same fixture with the same arguments without a debugger"
+    echo "(\`MAPSCOPE_REPLAY\` unset, so the threads meet at their start line and really race) and count the"
+    echo "runs that end as the scenario expects: its \`[expect]\` exit status, its fatal message on stderr"
+    echo "(none where \`fatal = false\`) and its \`output\` line on stdout; not who detected the misuse,"
+    echo "so \`concurrent-writes\` and \`double-toggle\` count the same outcome (two samples). \`oldbuckets-watch\`"
+    echo "expects watchpoint transitions a free run cannot show: its free runs are checked on the exit"
+    echo "status and the absence of a fatal error only."
+    echo
+    echo "Command: \`bench/replay.sh $RUNS\`."
+    echo "Machine: $MACHINE;"
+    echo "load average $(cut -d' ' -f1-3 /proc/loadavg) at the end. Free-run rates swing with the free cores:"
+    echo "these fixtures' racing threads do a few writes each, so they only collide when both run at once"
+    echo "(on this machine \`concurrent-writes --threads 2 --writes 10\` hit its fatal error 20/20 idle and"
+    echo "0/20 with one \`yes >/dev/null\` busy loop beside it). Compare rows of one run only."
+    echo
+    cat "$rows"
+    echo
+    echo "Target: every scenario under 2 s. Slowest median ${slowest} s: target $verdict."
+    if [ -n "$failed" ]; then
+        echo
+        echo "Failing replays: their output, with the transcript diff, is in$failed."
+    fi
+} | python3 "$ROOT/bench/update-section.py" "$BENCH_MD" "Replay"
+echo "wrote section 'Replay' of ${BENCH_MD#"$ROOT"/}"
