@@ -155,7 +155,7 @@ class Session:
         return Renderer(self.read, self.require_profile().data.get("types"))
 
     def entries(self, address, map_type):
-        """``[(key text, elem text)]`` of the map, correct at any moment of growth."""
+        """The header and ``[(key text, elem text)]`` of the map, correct at any moment of growth."""
         header = decode.read_header(self.read, address, map_type)
         r = self.renderer()
         mt = map_type
