@@ -49,6 +49,7 @@ class Engine:
         self.fatal = None
         self.watch_number = None
         self.header = None  # (address, map type) of the map the schedule works on
+        self.all_breakpoints = []  # everything the engine set, deleted at the end
         prof = self.session.require_profile()
         self.emit("start", fixture=scenario.fixture, args=scenario.args, threads=scenario.threads)
         with tempfile.TemporaryDirectory(prefix="mapscope-replay-") as tmp:
@@ -83,7 +84,6 @@ class Engine:
 
     def _breakpoints(self, prof):
         session, adapter = self.session, self.adapter
-        self.all_breakpoints = []
         self.gate = adapter.set_breakpoint(Site(0, self.scenario.gate, 0))
         self.fatal_bps = {adapter.set_breakpoint(site) for site, _ in session.role_sites("fatal")}
         self.all_breakpoints += [self.gate, *self.fatal_bps]
@@ -151,7 +151,7 @@ class Engine:
         if t.kind == "return":
             return self._step_return(number, step, thread)
         if t.kind == "end":
-            return self._step_end(number, step, thread)
+            return self._step_end(number, step)
         wanted = self.step_bps[number - 1]
         for bp in wanted:
             self.adapter.enable_breakpoint(bp, True)
@@ -190,7 +190,7 @@ class Engine:
         self.emit("step", step=number, thread=step.thread, wanted=step.target.describe(), reached=reached, role=role)
         return stop
 
-    def _step_end(self, number, step, thread):
+    def _step_end(self, number, step):
         stop = self._run_out()
         self.emit("step", step=number, thread=step.thread, wanted="end", reached="exit")
         return stop
