@@ -371,6 +371,8 @@ class MapPrinter:
 
 def _lookup_printer(value):
     t = value.type.strip_typedefs()
+    if t.code == gdb.TYPE_CODE_PTR and str(value.type).startswith("map["):
+        return MapPrinter(value)  # a Go map: a pointer to the runtime's header
     if t.code != gdb.TYPE_CODE_STRUCT or t.tag is None:
         return None
     name = t.tag

@@ -1,7 +1,8 @@
-"""The GNU build-id of an ELF file, read without any library.
+"""The identity of an ELF file (its GNU build-id, or Go's build ID), read without any library.
 
 Profiles record the build-id of the binary they describe; a debugger session refuses a profile
-whose build-id differs from the loaded binary's.
+whose build-id differs from the loaded binary's. Go's linker writes no GNU build-id but a Go
+build ID note (`.note.go.buildid`), which serves the same purpose.
 """
 
 import os
@@ -10,11 +11,22 @@ import struct
 from .errors import MapscopeError
 
 _NT_GNU_BUILD_ID = 3
+_NT_GO_BUILD_ID = 4
 _SHT_NOTE = 7
 
 
 def build_id(path):
-    """The build-id of the ELF file at ``path`` as lowercase hex, or None if it has none."""
+    """The GNU build-id of the ELF file at ``path`` as lowercase hex, or None if it has none."""
+    return _notes(path)[0]
+
+
+def go_build_id(path):
+    """Go's build ID of the ELF file at ``path``, or None if it has none."""
+    return _notes(path)[1]
+
+
+def _notes(path):
+    """(GNU build-id as hex, Go build ID) of the file, each None when absent."""
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -25,37 +37,39 @@ def build_id(path):
     if data[4] != 2 or data[5] != 1:
         raise MapscopeError(f"{path}: only 64-bit little-endian ELF is supported")
     try:
-        return _find_build_id(data)
+        return _find_ids(data)
     except struct.error:
         raise MapscopeError(f"{path}: truncated or corrupt ELF headers") from None
 
 
-def _find_build_id(data):
+def _find_ids(data):
     (shoff,) = struct.unpack_from("<Q", data, 0x28)
     shentsize, shnum = struct.unpack_from("<HH", data, 0x3A)
+    gnu = go = None
     for i in range(shnum):
         base = shoff + i * shentsize
         (sh_type,) = struct.unpack_from("<I", data, base + 4)
         if sh_type != _SHT_NOTE:
             continue
         offset, size = struct.unpack_from("<QQ", data, base + 0x18)
-        found = _scan_notes(data[offset : offset + size])
-        if found:
-            return found
-    return None
+        for name, ntype, desc in _scan_notes(data[offset : offset + size]):
+            if ntype == _NT_GNU_BUILD_ID and name == b"GNU":
+                gnu = desc.hex()
+            elif ntype == _NT_GO_BUILD_ID and name == b"Go":
+                go = desc.decode("ascii", errors="replace")
+    return gnu, go
 
 
 def _scan_notes(notes):
+    """(name, type, descriptor) of each note in a note section."""
     pos = 0
     while pos + 12 <= len(notes):
         namesz, descsz, ntype = struct.unpack_from("<III", notes, pos)
         name_start = pos + 12
         desc_start = name_start + _align4(namesz)
         name = notes[name_start : name_start + namesz].rstrip(b"\0")
-        if ntype == _NT_GNU_BUILD_ID and name == b"GNU":
-            return notes[desc_start : desc_start + descsz].hex()
+        yield name, ntype, notes[desc_start : desc_start + descsz]
         pos = desc_start + _align4(descsz)
-    return None
 
 
 def _align4(n):

@@ -29,6 +29,7 @@ class Profile:
         self.source = source
         self.family = data["family"]
         self.build_id = data["binary"].get("build_id")
+        self.go_build_id = data["binary"].get("go_build_id")
         self.binary_path = data["binary"].get("path")
         self.map_types = layout.map_types(data)
 
@@ -45,13 +46,16 @@ class Profile:
         return cls(data, str(path))
 
     def check_binary(self, path):
-        """Refuses the profile unless it describes the binary at ``path`` (same build-id)."""
-        actual = elf.build_id(path)
-        if self.build_id is None or actual is None:
+        """Refuses the profile unless it describes the binary at ``path`` (same GNU build-id, or
+        for Go binaries, which have none, the same Go build ID)."""
+        expected, actual = self.build_id, elf.build_id(path)
+        if expected is None and actual is None:
+            expected, actual = self.go_build_id, elf.go_build_id(path)
+        if expected is None or actual is None:
             raise MapscopeError(f"cannot match profile to {path}: no build-id (link with --build-id)")
-        if actual != self.build_id:
+        if actual != expected:
             raise MapscopeError(
-                f"stale profile: it describes build-id {self.build_id[:12]}…, but {path} has "
+                f"stale profile: it describes build-id {expected[:12]}…, but {path} has "
                 f"{actual[:12]}…; rebuild it with 'hmap profile'"
             )
 
@@ -182,6 +186,11 @@ def find_mapscope():
     raise MapscopeError("mapscope not found: put it on PATH, set $MAPSCOPE, or run 'cargo build -p mapscope'")
 
 
+def _safe_name(text):
+    """``text`` usable as a file name (Go build IDs contain '/'), or None."""
+    return text.replace("/", "_") if text else None
+
+
 def _tool_stamp(tool):
     try:
         st = os.stat(shutil.which(tool) or tool)
@@ -199,7 +208,7 @@ def build(binary):
     """The profile of ``binary``: from the cache when its build-id is known, else made by
     running ``mapscope profile`` and cached. The cache is keyed by the binary's build-id and by
     the mapscope executable (a rebuilt mapscope may describe more)."""
-    bid = elf.build_id(binary)
+    bid = elf.build_id(binary) or _safe_name(elf.go_build_id(binary))
     tool = find_mapscope()
     cached = cache_dir() / f"{bid}-{_tool_stamp(tool)}.json" if bid else None
     if cached is not None and cached.is_file():

@@ -1,8 +1,12 @@
 """The gdb front-end on the fixtures, in batch mode (each run ends with an explicit quit)."""
 
 import json
+import os
 import re
+import subprocess
 
+import pytest
+from conftest import REPO
 from gdbrun import fixture, gdb
 
 STOP_LOOP = """
@@ -195,3 +199,24 @@ def test_break_on_one_map_while_growing():
     assert growing and all(int(h) == header and int(old) != 0 for h, old in growing), growing
     assert len(growing) < len(everything) and any(int(old) == 0 for _, old in everything)
     assert other == []
+
+
+def test_go_binary_show_and_print(tmp_path):
+    """On a real Go 1.19 binary (no GNU build-id, Go's own DWARF names), with the program's own
+    arithmetic as the oracle: m[i] = 2i for i < 100."""
+    go = "/usr/lib/go-1.19/bin/go"
+    if not os.path.exists(go):
+        pytest.skip("Go 1.19 is not installed")
+    binary = tmp_path / "maps"
+    env = dict(os.environ, GOCACHE=str(tmp_path / "cache"), GOPATH=str(tmp_path / "gopath"), GOFLAGS="")
+    src = REPO / "crates" / "mapscope" / "tests" / "go" / "maps.go"
+    # -N -l: no optimisation or inlining, so that gdb can see the local map (as one debugs Go).
+    build = [go, "build", "-gcflags=all=-N -l", "-o", str(binary), str(src)]
+    subprocess.run(build, check=True, env=env, cwd=tmp_path)
+    out = gdb(binary, "break maps.go:16\nrun\nhmap show m\nprint m\nkill\n")
+    assert "map[int64]int64 at 0x" in out and "(runtime.hmap)" in out
+    assert "  count       100" in out
+    printed = re.search(r"= map\[int64\]int64 with 100 entries = \{(.*)\}", out)
+    assert printed, out
+    pairs = {int(k): int(v) for k, v in re.findall(r"\[(-?\d+)\] = (-?\d+)", printed.group(1))}
+    assert pairs == {i: 2 * i for i in range(100)}
