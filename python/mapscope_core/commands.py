@@ -155,14 +155,33 @@ class Session:
         return Renderer(self.read, self.require_profile().data.get("types"))
 
     def entries(self, address, map_type):
-        """The header and ``[(key text, elem text)]`` of the map, correct at any moment of growth."""
+        """The header and ``[(key text, elem text)]`` of the map, correct at any moment of growth,
+        including an entry a stopped thread has marked evacuated but not copied yet."""
         header = decode.read_header(self.read, address, map_type)
         r = self.renderer()
         mt = map_type
         return header, [
             (r.render(mt.key_type, e.key, mt.key_indirect), r.render(mt.elem_type, e.elem, mt.elem_indirect))
-            for e in decode.live_entries(self.read, header)
+            for e in decode.live_entries(self.read, header, self.evacuating(header))
         ]
+
+    def evacuating(self, header):
+        """Old buckets of this map that stopped threads are in the middle of evacuating: the
+        ``oldbucket`` of every evacuate frame whose ``h`` is this header."""
+        if not header.growing:
+            return set()
+        found = set()
+        for t in self.adapter.threads(with_frames=True):
+            for index, frame in enumerate(t.frames):
+                hit = self.role_at(frame.pc)
+                if not hit or hit[0] != "evacuate":
+                    continue
+                h = self.adapter.frame_variable(t.number, index, "h")
+                bucket = self.adapter.frame_variable(t.number, index, "oldbucket")
+                if h and bucket and decode.read_uint(self.read, h[0], h[1]) == header.address:
+                    found.add(decode.read_uint(self.read, bucket[0], bucket[1]))
+                    break
+        return found
 
     def cmd_show(self, args):
         address, mt = self.resolve_map(" ".join(args.map))

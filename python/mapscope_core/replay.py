@@ -244,8 +244,10 @@ class Engine:
             self._find_header(info.number, index)
         if self.header:
             address, mt = self.header
-            h = decode.read_header(self.session.read, address, mt)
+            h, entries = self.session.entries(address, mt)
             fields["map"] = h.summary()
+            # What a correct reader finds at this moment (count says what the map believes).
+            fields["entries"] = len(entries)
             if step.show_bucket is not None:
                 fields["bucket"] = self._bucket_states(h, int(step.show_bucket), step.old)
         self.emit("step", **fields)

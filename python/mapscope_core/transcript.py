@@ -63,7 +63,7 @@ def account(events):
                 text += f", reached {where}"
             lines.append(text)
             if "map" in e:
-                lines.append(f"          map: {e['map']}")
+                lines.append(f"          map: {e['map']}, {e['entries']} entries readable")
             if e.get("bucket"):
                 b = e["bucket"]
                 lines.append(f"          {b['array']} bucket {b['index']}: {' '.join(b['tophash'])}")

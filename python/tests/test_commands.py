@@ -23,6 +23,9 @@ class ImageAdapter(Adapter):
     def executable(self):
         return ""
 
+    def threads(self, with_frames=False, with_registers=False):
+        return []  # an image has no threads (so nothing is in flight)
+
     def evaluate_map(self, expression):
         if expression != "map":
             raise MapscopeError(f"cannot evaluate {expression!r}")
