@@ -98,7 +98,7 @@ kill
 def test_catch_fatal_names_both_writers(tmp_path):
     snap = tmp_path / "snap.json"
     # Under gdb the race is a race: retry a few runs until one dies (most do).
-    for _ in range(5):
+    for _ in range(10):
         out = gdb(
             fixture("concurrent-writes"),
             f"hmap catch fatal\nrun\nhmap snapshot --json {snap}\nkill\n",
