@@ -128,10 +128,6 @@ class GdbAdapter(Adapter):
                 result.append(info)
         return result
 
-    def current_thread(self):
-        thread = gdb.selected_thread()
-        return thread.num if thread else 0
-
     # -- running -------------------------------------------------------------------------------
 
     def launch(self, args, env, stdout_path):

@@ -118,10 +118,6 @@ class Adapter:
         """Every thread, as ThreadInfo."""
         raise NotImplementedError
 
-    def current_thread(self):
-        """The number of the thread the debugger has selected."""
-        raise NotImplementedError
-
     # -- running (the replay engine) -------------------------------------------------------------
 
     def launch(self, args, env, stdout_path):
