@@ -243,20 +243,10 @@ fn gomap_layouts_match_reference_table() {
     // REFERENCE.md §1: hmap 48 bytes, mapextra 24, bucket<int64,int64> 144 with overflow at 136.
     let h = &layouts(&bin, "gomap::runtime::Hmap<i64, i64>", false)[0];
     let offs: Vec<(String, u64)> = members(h).into_iter().map(|m| (m.0, m.1)).collect();
-    let want: Vec<(String, u64)> = [
-        ("count", 0),
-        ("flags", 8),
-        ("B", 9),
-        ("noverflow", 10),
-        ("hash0", 12),
-        ("buckets", 16),
-        ("oldbuckets", 24),
-        ("nevacuate", 32),
-        ("extra", 40),
-    ]
-    .iter()
-    .map(|(n, o)| (n.to_string(), *o))
-    .collect();
+    let want: Vec<(String, u64)> = HMAP_OFFSETS
+        .iter()
+        .map(|(n, o)| (n.to_string(), *o))
+        .collect();
     assert_eq!(offs, want);
     assert_eq!(h["size"], 48);
     let b = &layouts(&bin, "gomap::runtime::Bucket<i64, i64>", false)[0];

@@ -87,17 +87,7 @@ fn check_gomap_profile(bin: &Path, p: &Value) {
     // Layouts: REFERENCE.md's offsets for every header instantiation.
     for h in p["layouts"]["header"].as_array().unwrap() {
         assert_eq!(h["size"], 48);
-        for (f, o) in [
-            ("count", 0),
-            ("flags", 8),
-            ("B", 9),
-            ("noverflow", 10),
-            ("hash0", 12),
-            ("buckets", 16),
-            ("oldbuckets", 24),
-            ("nevacuate", 32),
-            ("extra", 40),
-        ] {
+        for &(f, o) in HMAP_OFFSETS {
             assert_eq!(h["fields"][f]["offset"], o, "{} {f}", h["name"]);
         }
     }
@@ -316,20 +306,7 @@ fn go_bin() -> Option<PathBuf> {
 fn go_offsets_equal_llvm_dwarfdump_and_reference() {
     let Some(bin) = go_bin() else { return };
     for (ty, want) in [
-        (
-            "runtime.hmap",
-            vec![
-                ("count", 0),
-                ("flags", 8),
-                ("B", 9),
-                ("noverflow", 10),
-                ("hash0", 12),
-                ("buckets", 16),
-                ("oldbuckets", 24),
-                ("nevacuate", 32),
-                ("extra", 40),
-            ],
-        ),
+        ("runtime.hmap", HMAP_OFFSETS.to_vec()),
         (
             "runtime.mapextra",
             vec![("overflow", 0), ("oldoverflow", 8), ("nextOverflow", 16)],

@@ -409,3 +409,17 @@ pub fn members(layout: &serde_json::Value) -> Vec<(String, u64, u64)> {
         })
         .collect()
 }
+
+/// Go 1.19's hmap on amd64, field by field (REFERENCE.md §1, read from a Go binary's DWARF);
+/// gomap's `Hmap` must match it.
+pub const HMAP_OFFSETS: &[(&str, u64)] = &[
+    ("count", 0),
+    ("flags", 8),
+    ("B", 9),
+    ("noverflow", 10),
+    ("hash0", 12),
+    ("buckets", 16),
+    ("oldbuckets", 24),
+    ("nevacuate", 32),
+    ("extra", 40),
+];
