@@ -16,7 +16,7 @@ which old bucket that is; a caller who knows passes it in ``in_flight_old`` and 
 uncopied slot of that bucket is listed too, flagged.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .errors import MapscopeError
 
@@ -178,14 +178,6 @@ class Entry:
     in_flight: bool = False
 
 
-@dataclass
-class MapView:
-    """A map's header and entries at one moment."""
-
-    header: Header
-    entries: list = field(default_factory=list)
-
-
 def live_entries(read, header, in_flight_old=()):
     """The map's entries, in bucket order (old bucket j listed with new bucket j)."""
     mt = header.map_type
@@ -232,9 +224,3 @@ def _in_flight(read, header, index, chain):
                 return []
     number = n * mt.constants.bucket_count + last.index
     return [Entry(last.key, last.elem, last.key_address, last.elem_address, "old", index, number, in_flight=True)]
-
-
-def view(read, address, map_type, in_flight_old=()):
-    """Header and entries of the map at ``address``."""
-    header = read_header(read, address, map_type)
-    return MapView(header, live_entries(read, header, in_flight_old))

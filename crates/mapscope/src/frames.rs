@@ -55,9 +55,7 @@ pub fn frame_info(bin: &Binary<'_>, entries: &[u64]) -> Result<HashMap<u64, Fram
     let addr_size = u64::from(bin.address_size());
     let per_unit = scan::par_units(&headers, |_, h| unit_frames(&dwarf, h, &wanted, addr_size))?;
     let mut out: HashMap<u64, FrameInfo> = per_unit.into_iter().flatten().collect();
-    let ranges: Vec<(u64, u64)> = out.keys().map(|&a| (a, a)).collect();
-    let starts = prologue_ends(bin, &ranges, entries)?;
-    for (entry, address) in starts {
+    for (entry, address) in prologue_ends(bin, &wanted)? {
         out.entry(entry).or_default().breakpoint_address = Some(address);
     }
     Ok(out)
@@ -121,21 +119,19 @@ fn frame_base(entry: &gimli::DebuggingInformationEntry<'_, '_, R<'_>>) -> Result
     let Some(AttributeValue::Exprloc(expr)) = entry.attr_value(gimli::DW_AT_frame_base)? else {
         return Ok(None);
     };
-    let mut ops = expr.operations(entry_encoding(entry));
+    let mut ops = expr.operations(REGISTER_OPS_ENCODING);
     Ok(match ops.next() {
         Ok(Some(Operation::Register { register })) => register_name(register.0).map(str::to_string),
         _ => None,
     })
 }
 
-fn entry_encoding(_entry: &gimli::DebuggingInformationEntry<'_, '_, R<'_>>) -> gimli::Encoding {
-    // Expressions used here (register, fbreg, breg) do not depend on the address size or format.
-    gimli::Encoding {
-        address_size: 8,
-        format: gimli::Format::Dwarf32,
-        version: 4,
-    }
-}
+/// Register and frame-offset operations decode alike whatever the unit's address size or format.
+const REGISTER_OPS_ENCODING: gimli::Encoding = gimli::Encoding {
+    address_size: 8,
+    format: gimli::Format::Dwarf32,
+    version: 4,
+};
 
 fn param<'a>(
     dwarf: &gimli::Dwarf<R<'a>>,
@@ -220,16 +216,11 @@ fn register_name(n: u16) -> Option<&'static str> {
     NAMES.get(usize::from(n)).copied()
 }
 
-/// For each function entry, the first address after its prologue, from the line table.
-fn prologue_ends(
-    bin: &Binary<'_>,
-    _known: &[(u64, u64)],
-    entries: &[u64],
-) -> Result<Vec<(u64, u64)>> {
-    let wanted: HashSet<u64> = entries.iter().copied().collect();
+/// For each wanted function entry, the first address after its prologue, from the line table.
+fn prologue_ends(bin: &Binary<'_>, wanted: &HashSet<u64>) -> Result<Vec<(u64, u64)>> {
     let dwarf = bin.dwarf();
     let headers = scan::unit_headers(&dwarf)?;
-    let per_unit = scan::par_units(&headers, |_, h| unit_prologues(&dwarf, h, &wanted))?;
+    let per_unit = scan::par_units(&headers, |_, h| unit_prologues(&dwarf, h, wanted))?;
     Ok(per_unit.into_iter().flatten().collect())
 }
 
