@@ -270,27 +270,32 @@ class Session:
     # -- stopping --------------------------------------------------------------------------
 
     def cmd_break(self, args):
-        prof = self.require_profile()
-        role = args.role
-        prof.role_functions(role)  # an unknown role is an error even with --probe
-        terms = []
-        if args.map is not None:
-            address, _ = self.resolve_map(args.map)
-            terms.append(conditions.Term("map", address))
-        if args.bucket is not None:
-            terms.append(conditions.Term("bucket", args.bucket))
-        if args.growing:
-            terms.append(conditions.Term("growing"))
-        offset = prof.map_types[0].header["oldbuckets"].offset if prof.map_types else 0
-        sites = self.probe_sites(args.probe, role) if args.probe else self.role_sites(role)
-        # Conditions differ per function copy: each has its own stack frame layout.
-        conds = [conditions.render(function, terms, offset) for site, function in sites]
-        numbers = [self.adapter.set_breakpoint(site, cond) for (site, _), cond in zip(sites, conds)]
-        where = f"probe {args.probe}" if args.probe else f"role {role}"
+        map_address = self.resolve_map(args.map)[0] if args.map is not None else None
+        placed = self.conditional_sites(args.role, args.probe, map_address, args.bucket, args.growing)
+        numbers = [self.adapter.set_breakpoint(site, cond) for site, cond in placed]
+        where = f"probe {args.probe}" if args.probe else f"role {args.role}"
         lines = [f"hmap break: {len(numbers)} breakpoint(s) on {where}"]
-        for n, (site, _), cond in zip(numbers, sites, conds):
+        for n, (site, cond) in zip(numbers, placed):
             lines.append(f"  #{n} {site.describe()}" + (f" if {cond}" if cond else ""))
         return "\n".join(lines)
+
+    def conditional_sites(self, role, probe=None, map_address=None, bucket=None, growing=False):
+        """``(Site, condition or None)`` for every place to stop in ``role`` (or at ``probe``,
+        within ``role`` when given), filtered to one header, one bucket, or growing maps."""
+        prof = self.require_profile()
+        if role is not None:
+            prof.role_functions(role)  # an unknown role is an error even with a probe
+        terms = []
+        if map_address is not None:
+            terms.append(conditions.Term("map", map_address))
+        if bucket is not None:
+            terms.append(conditions.Term("bucket", int(bucket)))
+        if growing:
+            terms.append(conditions.Term("growing"))
+        offset = prof.map_types[0].header["oldbuckets"].offset if prof.map_types else 0
+        sites = self.probe_sites(probe, role) if probe else self.role_sites(role)
+        # Conditions differ per function copy: each has its own stack frame layout.
+        return [(site, conditions.render(function, terms, offset)) for site, function in sites]
 
     def role_sites(self, role):
         """``(Site, role function)`` for each function of ``role``, after its prologue."""

@@ -21,7 +21,7 @@ import os
 import tempfile
 import time
 
-from . import conditions, decode
+from . import decode
 from .adapter import Site
 from .errors import MapscopeError
 
@@ -50,12 +50,12 @@ class Engine:
         self.watch_number = None
         self.header = None  # (address, map type) of the map the schedule works on
         self.all_breakpoints = []  # everything the engine set, deleted at the end
-        prof = self.session.require_profile()
+        self.session.require_profile()
         self.emit("start", fixture=scenario.fixture, args=scenario.args, threads=scenario.threads)
         with tempfile.TemporaryDirectory(prefix="mapscope-replay-") as tmp:
             stdout = os.path.join(tmp, "stdout")
             try:
-                self._breakpoints(prof)
+                self._breakpoints()
                 env = dict(scenario.env, MAPSCOPE_REPLAY="1")
                 stop = self.adapter.launch(scenario.args, env, stdout)
                 stop = self._gather(stop)
@@ -82,25 +82,18 @@ class Engine:
 
     # -- breakpoints ---------------------------------------------------------------------------
 
-    def _breakpoints(self, prof):
+    def _breakpoints(self):
         session, adapter = self.session, self.adapter
         self.gate = adapter.set_breakpoint(Site(0, self.scenario.gate, 0))
         self.fatal_bps = {adapter.set_breakpoint(site) for site, _ in session.role_sites("fatal")}
         self.all_breakpoints += [self.gate, *self.fatal_bps]
-        offset = prof.map_types[0].header["oldbuckets"].offset if prof.map_types else 0
         self.step_bps = []
         for step in self.scenario.steps:
             numbers = set()
             t = step.target
             if t.kind in ("role", "probe"):
-                terms = []
-                if step.bucket is not None:
-                    terms.append(conditions.Term("bucket", int(step.bucket)))
-                if step.growing:
-                    terms.append(conditions.Term("growing"))
-                sites = session.probe_sites(t.name) if t.kind == "probe" else session.role_sites(t.name)
-                for site, function in sites:
-                    cond = conditions.render(function, terms, offset)
+                role, probe = (None, t.name) if t.kind == "probe" else (t.name, None)
+                for site, cond in session.conditional_sites(role, probe, None, step.bucket, step.growing):
                     number = adapter.set_breakpoint(site, cond)
                     adapter.enable_breakpoint(number, False)
                     numbers.add(number)
