@@ -26,7 +26,7 @@ import sys
 import gdb
 
 sys.path.insert(0, "python")
-from mapscope_core.profile import build  # noqa: E402
+from mapscope_core.profile_cache import build  # noqa: E402
 
 
 def _oldbucket():
@@ -65,8 +65,7 @@ def _probe_spec(profile, name):
     # Relative to the function symbol, like hmap break, so that gdb relocates it (PIE).
     specs = []
     for site in profile.probe_sites(name):
-        fn = next(f for f in profile.role_functions(site["role"]) if f["function"] == site["function"])
-        specs.append(f"*((char *)&'{fn['dwarf_name']}' + {site['address'] - fn['address']})")
+        specs.append(f"*((char *)&'{site.function.name}' + {site.address - site.function.address})")
     return specs
 
 
@@ -85,7 +84,7 @@ def _run(mode, bucket):
     gdb.execute("set confirm off")
     gdb.execute("set print thread-events off")
     profile = build(gdb.current_progspace().filename)
-    entries = [f"-function {f['dwarf_name']}" for f in profile.role_functions("evacuate")]
+    entries = [f"-function {f.name}" for f in profile.role_functions("evacuate")]
     counters = []
     gdb.execute("set language c")  # for the &'symbol' probe specs
     if mode == "python":

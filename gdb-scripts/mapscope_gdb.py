@@ -1,13 +1,14 @@
-"""mapscope's gdb front-end: the adapter between gdb and the debugger-neutral core, the ``hmap``
-commands, the map printer, and the replay entry point.
+"""mapscope's gdb front-end: the gdb adapter, and the registration of the core's commands,
+printer and stop reports.
 
 Imported (once) by gdb-scripts/mapscope.py; being a module keeps its names out of the namespace
-that every script gdb sources shares. Everything that is not a gdb call lives in the core
+that every script gdb sources shares. Only gdb calls live here; everything else is the core's
 (python/mapscope_core).
 """
 
 import os
 import shlex
+import signal
 import sys
 
 import gdb
@@ -17,16 +18,88 @@ if _CORE not in sys.path:
     sys.path.insert(0, _CORE)
 
 from mapscope_core import MapscopeError  # noqa: E402
-from mapscope_core.adapter import Adapter, Frame, Stop, ThreadInfo  # noqa: E402
-from mapscope_core.commands import USAGE, Session  # noqa: E402
-from mapscope_core.profile import key_elem_of  # noqa: E402
+from mapscope_core.adapter import C_WORDS, Adapter, Frame, Stop, ThreadInfo, Type, Value  # noqa: E402
+from mapscope_core.commands import COMMANDS, Commands  # noqa: E402
+from mapscope_core.errors import one_line  # noqa: E402
+from mapscope_core.printer import MapPrinter  # noqa: E402
+from mapscope_core.typenames import printer_wants  # noqa: E402
 
-#: The field of gomap's ``Map<K, V>`` that points at the header.
-MAP_HANDLE_FIELD = "hmap"
 _REGISTERS = ("rip", "rsp", "rbp", "rax", "rbx", "rcx", "rdx", "rsi", "rdi") + tuple(f"r{i}" for i in range(8, 16))
-_C_WORDS = {1: "unsigned char", 2: "unsigned short", 4: "unsigned int", 8: "unsigned long"}
 _MAX_FRAMES = 64
-_ADDRESS_SIZE = 8  # x86-64: an integer of another size cannot be a header address
+_KINDS = {
+    gdb.TYPE_CODE_INT: "int",
+    gdb.TYPE_CODE_PTR: "pointer",
+    gdb.TYPE_CODE_STRUCT: "struct",
+    gdb.TYPE_CODE_REF: "reference",
+}
+
+
+class GdbType(Type):
+    def __init__(self, t):
+        self.t = t
+
+    @property
+    def name(self):
+        return str(self.t)
+
+    def field(self, name):
+        t = self.t.strip_typedefs()
+        if t.code != gdb.TYPE_CODE_STRUCT:
+            return None
+        return next((GdbType(f.type) for f in t.fields() if f.name == name), None)
+
+    def target(self):
+        t = self.t.strip_typedefs()
+        if t.code in (gdb.TYPE_CODE_PTR, gdb.TYPE_CODE_ARRAY, gdb.TYPE_CODE_REF):
+            return GdbType(t.target())
+        return None
+
+
+class GdbValue(Value):
+    def __init__(self, v):
+        self.v = v
+
+    @property
+    def type(self):
+        return GdbType(self.v.type)
+
+    @property
+    def native(self):
+        return self.v
+
+    @property
+    def kind(self):
+        return _KINDS.get(self.v.type.strip_typedefs().code, "other")
+
+    @property
+    def type_name(self):
+        return str(self.v.type)
+
+    @property
+    def size(self):
+        return self.v.type.sizeof
+
+    @property
+    def address(self):
+        return None if self.v.address is None else int(self.v.address)
+
+    def as_int(self):
+        try:
+            return int(self.v) & (2**64 - 1)
+        except gdb.error as e:
+            raise MapscopeError(f"cannot read the value: {e}") from None
+
+    def field_names(self):
+        t = self.v.type.strip_typedefs()
+        return [f.name for f in t.fields()] if t.code == gdb.TYPE_CODE_STRUCT else []
+
+    def field(self, name):
+        return GdbValue(self.v[name]) if name in self.field_names() else None
+
+    def dereference(self):
+        if self.v.type.strip_typedefs().code == gdb.TYPE_CODE_REF:
+            return GdbValue(self.v.referenced_value())
+        return GdbValue(self.v.dereference())
 
 
 class GdbAdapter(Adapter):
@@ -34,21 +107,27 @@ class GdbAdapter(Adapter):
 
     name = "gdb"
 
+    def executable(self):
+        return gdb.current_progspace().filename or ""
+
+    def load_program(self, path):
+        gdb.execute(f"file {shlex.quote(path)}", to_string=True)
+
+    def pid(self):
+        inferior = gdb.selected_inferior()
+        return inferior.pid if inferior else 0
+
     def read_memory(self, address, size):
         try:
             return gdb.selected_inferior().read_memory(address, size).tobytes()
-        except gdb.MemoryError:
+        except (gdb.MemoryError, gdb.error, OverflowError, ValueError):
             raise MapscopeError(f"cannot read {size} bytes at 0x{address:x}") from None
 
-    def executable(self):
-        return gdb.current_progspace().filename
-
-    def evaluate_map(self, expression):
+    def evaluate(self, expression):
         try:
-            value = gdb.parse_and_eval(expression)
+            return GdbValue(gdb.parse_and_eval(expression))
         except gdb.error as e:
             raise MapscopeError(f"cannot evaluate {expression!r}: {e}") from None
-        return _header_of(value, expression)
 
     def frame_variable(self, thread_number, frame_index, name):
         with _SelectionKept():
@@ -57,15 +136,40 @@ class GdbAdapter(Adapter):
                 return None
             try:
                 value = frame.read_var(name)
+                value.fetch_lazy()
             except (ValueError, gdb.error):
                 return None
-            if value.address is None:
-                return None
-            return int(value.address), value.type.sizeof, str(value.type)
+            return GdbValue(value)
 
-    def pid(self):
+    def value_at(self, address, type_):
+        return GdbValue(gdb.Value(address).cast(type_.t.pointer()).dereference())
+
+    def element_limit(self):
+        limit = gdb.parameter("print elements")
+        return limit or None  # 0 or None: unlimited
+
+    def threads(self, with_frames=False, with_registers=False):
         inferior = gdb.selected_inferior()
-        return inferior.pid if inferior else 0
+        result = []
+        with _SelectionKept():
+            for thread in sorted(inferior.threads(), key=lambda t: t.num):
+                info = ThreadInfo(number=thread.num, name=thread.name or "", lwp=thread.ptid[1])
+                if with_frames or with_registers:
+                    thread.switch()
+                    try:
+                        newest = gdb.newest_frame()
+                    except gdb.error:
+                        newest = None
+                    if newest is not None and with_frames:
+                        info.frames = _frames(newest)
+                    if newest is not None and with_registers:
+                        info.registers = {r: int(newest.read_register(r)) & (2**64 - 1) for r in _REGISTERS}
+                result.append(info)
+        return result
+
+    def selected_thread(self):
+        thread = gdb.selected_thread()
+        return thread.num if thread else 0
 
     def set_breakpoint(self, site, condition=None):
         # By name, or relative to the function's symbol, so that gdb moves the breakpoint with
@@ -91,7 +195,7 @@ class GdbAdapter(Adapter):
         return bp.number
 
     def set_watchpoint(self, address, size):
-        word = _C_WORDS.get(size)
+        word = C_WORDS.get(size)
         if word is None:
             raise MapscopeError(f"cannot watch {size} bytes")
         # The expression is parsed in the current language; C's syntax is the portable one.
@@ -109,24 +213,16 @@ class GdbAdapter(Adapter):
         kinds = (gdb.BP_HARDWARE_WATCHPOINT, gdb.BP_READ_WATCHPOINT, gdb.BP_ACCESS_WATCHPOINT)
         return sum(1 for bp in gdb.breakpoints() if bp.type in kinds and bp.enabled)
 
-    def threads(self, with_frames=False, with_registers=False):
-        inferior = gdb.selected_inferior()
-        result = []
-        with _SelectionKept():
-            for thread in sorted(inferior.threads(), key=lambda t: t.num):
-                info = ThreadInfo(number=thread.num, name=thread.name or "")
-                if with_frames or with_registers:
-                    thread.switch()
-                    try:
-                        newest = gdb.newest_frame()
-                    except gdb.error:
-                        newest = None
-                    if newest is not None and with_frames:
-                        info.frames = _frames(newest)
-                    if newest is not None and with_registers:
-                        info.registers = {r: int(newest.read_register(r)) & (2**64 - 1) for r in _REGISTERS}
-                result.append(info)
-        return result
+    def enable_breakpoint(self, number, enabled):
+        for bp in gdb.breakpoints():
+            if bp.number == number:
+                bp.enabled = enabled
+
+    def delete_breakpoints(self, numbers):
+        wanted = set(numbers)
+        for bp in gdb.breakpoints():
+            if bp.number in wanted:
+                bp.delete()
 
     # -- running -------------------------------------------------------------------------------
 
@@ -151,16 +247,12 @@ class GdbAdapter(Adapter):
         gdb.execute(f"frame {frame_index}", to_string=True)
         return _STOPS.run("finish")
 
-    def enable_breakpoint(self, number, enabled):
-        for bp in gdb.breakpoints():
-            if bp.number == number:
-                bp.enabled = enabled
-
-    def delete_breakpoints(self, numbers):
-        wanted = set(numbers)
-        for bp in gdb.breakpoints():
-            if bp.number in wanted:
-                bp.delete()
+    def interrupt(self):
+        # gdb stops the inferior at a SIGINT (and does not pass it on); sending it is safe from
+        # any thread, unlike gdb's own API.
+        pid = self.pid()
+        if pid:
+            os.kill(pid, signal.SIGINT)
 
     def kill(self):
         if gdb.selected_inferior().pid:
@@ -185,14 +277,7 @@ class _StopRecorder:
         gdb.events.exited.connect(self._on_exit)
 
     def _on_stop(self, event):
-        thread = gdb.selected_thread()
-        number = thread.num if thread else 0
-        if isinstance(event, gdb.BreakpointEvent):
-            self.last = Stop("breakpoint", number, [b.number for b in event.breakpoints])
-        elif isinstance(event, gdb.SignalEvent):
-            self.last = Stop("signal", number, signal=event.stop_signal)
-        else:
-            self.last = Stop("other", number)
+        self.last = _stop_of(event)
 
     def _on_exit(self, event):
         status = event.exit_code if hasattr(event, "exit_code") else None
@@ -213,6 +298,16 @@ class _StopRecorder:
         if self.last is None:
             return Stop("exited") if gdb.selected_inferior().pid == 0 else Stop("other")
         return self.last
+
+
+def _stop_of(event):
+    thread = gdb.selected_thread()
+    number = thread.num if thread else 0
+    if isinstance(event, gdb.BreakpointEvent):
+        return Stop("breakpoint", number, [b.number for b in event.breakpoints])
+    if isinstance(event, gdb.SignalEvent):
+        return Stop("signal", number, signal=event.stop_signal)
+    return Stop("other", number)
 
 
 class _Language:
@@ -275,41 +370,19 @@ def _frames(frame):
     return frames
 
 
-def _header_of(value, expression):
-    """``(header address, type name)`` for a map value, a header pointer, or a number."""
-    t = value.type.strip_typedefs()
-    if t.code == gdb.TYPE_CODE_REF:
-        value, t = value.referenced_value(), t.target().strip_typedefs()
-    if t.code == gdb.TYPE_CODE_INT and t.sizeof == _ADDRESS_SIZE:
-        return int(value), None  # an address
-    if t.code == gdb.TYPE_CODE_PTR:
-        target = t.target().strip_typedefs()
-        if target.code == gdb.TYPE_CODE_STRUCT and _has_field(target, MAP_HANDLE_FIELD):
-            return _header_of(value.dereference(), expression)
-        return int(value), str(value.type)
-    if t.code == gdb.TYPE_CODE_STRUCT:
-        if _has_field(t, MAP_HANDLE_FIELD):
-            return int(value[MAP_HANDLE_FIELD]), str(value.type)
-        if _has_field(t, "oldbuckets") and value.address is not None:
-            return int(value.address), str(value.type)
-    raise MapscopeError(f"{expression} is not a map (its type is {value.type})")
+# -- registration: commands, printer, stop reports -------------------------------------------------
 
 
-def _has_field(struct_type, name):
-    return any(f.name == name for f in struct_type.fields())
-
-
-# -- the session, commands and printer ---------------------------------------------------------
-
-
-SESSION = Session(GdbAdapter())
+COMMANDS_OF_SESSION = Commands(GdbAdapter())
 _STOPS = None  # the _StopRecorder, made by _install
 
 
-def _run(command, argument):
+def _invoke(name, argument):
     try:
-        output = SESSION.run(command, argument)
+        output = COMMANDS_OF_SESSION.run(name, argument)
     except MapscopeError as e:
+        if e.output:
+            print(e.output)
         raise gdb.GdbError(str(e)) from None
     if output:
         print(output)
@@ -322,73 +395,61 @@ class HmapCommand(gdb.Command):
         super().__init__("hmap", gdb.COMMAND_DATA, gdb.COMPLETE_NONE, True)
 
     def invoke(self, argument, from_tty):
-        if argument.strip() in ("", "help"):
-            print(USAGE)
-            return
-        raise gdb.GdbError(f"unknown command 'hmap {argument.split()[0]}'; try 'hmap help'")
+        name, _, rest = argument.strip().partition(" ")
+        _invoke(name or "help", rest)
 
 
 class HmapSubcommand(gdb.Command):
-    def __init__(self, name, doc):
-        self.__doc__ = doc
-        super().__init__(f"hmap {name}", gdb.COMMAND_DATA, gdb.COMPLETE_EXPRESSION)
-        self.subcommand = name
+    def __init__(self, command):
+        self.__doc__ = f"hmap {command.name} {command.usage}\n{command.summary}."
+        super().__init__(f"hmap {command.name}", gdb.COMMAND_DATA, gdb.COMPLETE_EXPRESSION)
+        self.name = command.name
 
     def invoke(self, argument, from_tty):
-        _run(self.subcommand, argument)
+        _invoke(self.name, argument)
 
 
-_SUBCOMMANDS = {
-    "help": "List the hmap commands.",
-    "profile": "hmap profile [FILE]: load a profile, or build one by running 'mapscope profile'.",
-    "show": "hmap show MAP: the header (count, B, flags by name, growth progress).",
-    "buckets": "hmap buckets MAP [--old] [--bucket N]: buckets, tophash states, entries, overflow chains.",
-    "break": "hmap break ROLE [--map MAP] [--bucket N] [--growing] [--probe NAME]: stop in a role.",
-    "watch": "hmap watch oldbuckets MAP: hardware watchpoint on the header's oldbuckets.",
-    "snapshot": "hmap snapshot [--map MAP] [--json FILE]: every thread's backtrace and registers.",
-    "catch": "hmap catch fatal: stop where the program reports concurrent misuse.",
-    "replay": "hmap replay SCENARIO [--transcript FILE] [--bless]: run a scenario and check it.",
-}
+class _Printer:
+    """gdb's face of the core's MapPrinter: the summary, then the entries as children."""
 
-
-class MapPrinter:
-    """Prints a map's live entries, correct at any moment of growth."""
-
-    def __init__(self, value):
-        self.value = value
+    def __init__(self, printer):
+        self.printer = printer
 
     def to_string(self):
         try:
-            address, type_name = _header_of(self.value, "value")
-            return SESSION.format_print(address, type_name)
-        except MapscopeError as e:
-            return f"<map: {e}>"
+            return self.printer.summary()
+        except Exception as e:  # noqa: BLE001 - a printer must print, never raise
+            return f"<map: {one_line(e)}>"
+
+    def children(self):
+        try:
+            for name, value in self.printer.children():
+                yield name, value.native if isinstance(value, GdbValue) else value
+        except Exception as e:  # noqa: BLE001
+            yield "<error>", one_line(e)
 
 
 def _lookup_printer(value):
-    t = value.type.strip_typedefs()
-    if t.code == gdb.TYPE_CODE_PTR and str(value.type).startswith("map["):
-        return MapPrinter(value)  # a Go map: a pointer to the runtime's header
-    if t.code != gdb.TYPE_CODE_STRUCT or t.tag is None:
+    wrapped = GdbValue(value)
+    if not printer_wants(wrapped.kind, wrapped.type_name):
         return None
-    name = t.tag
-    if (name.startswith("gomap::Map<") or name.startswith("gomap::runtime::Hmap<")) and key_elem_of(name):
-        return MapPrinter(value)
-    return None
+    try:
+        return _Printer(MapPrinter(COMMANDS_OF_SESSION.target, wrapped))
+    except Exception as e:  # noqa: BLE001 - not a map we can print: say so in its place
+        return _Failed(one_line(e))
+
+
+class _Failed:
+    def __init__(self, message):
+        self.message = message
+
+    def to_string(self):
+        return f"<map: {self.message}>"
 
 
 def _on_stop(event):
-    if not isinstance(event, gdb.BreakpointEvent):
-        return
-    thread = gdb.selected_thread()
-    number = thread.num if thread else 0
-    for bp in event.breakpoints:
-        try:
-            report = SESSION.on_watchpoint(bp.number, number) or SESSION.on_fatal(bp.number, number)
-        except MapscopeError as e:
-            report = f"hmap: {e}"
-        if report:
-            print(report)
+    for report in COMMANDS_OF_SESSION.on_stop(_stop_of(event)):
+        print(report)
 
 
 def _install():
@@ -396,9 +457,8 @@ def _install():
         return
     gdb._mapscope_installed = True
     HmapCommand()
-    for name, doc in _SUBCOMMANDS.items():
-        if name != "help":
-            HmapSubcommand(name, doc)
+    for command in COMMANDS:
+        HmapSubcommand(command)
     gdb.pretty_printers.append(_lookup_printer)
     gdb.events.stop.connect(_on_stop)
     global _STOPS
@@ -414,11 +474,6 @@ def replay_main(scenario_path, transcript_file=None, bless=False):
     gdb -nx -batch -x gdb-scripts/mapscope.py \\
         -ex 'python replay_main("fixtures/scenarios/ghost-read.toml")' target/debug/ghost-read
     """
-    try:
-        passed, text = SESSION.replay(scenario_path, transcript_file, bless)
-    except MapscopeError as e:
-        passed, text = False, f"replay failed: {e}"
-    except Exception as e:  # noqa: BLE001 - any failure must reach the caller as status 1
-        passed, text = False, f"replay failed: {type(e).__name__}: {e}"
+    status, text = COMMANDS_OF_SESSION.batch_replay(scenario_path, transcript_file, bless)
     print(text, flush=True)
-    gdb.execute(f"quit {0 if passed else 1}")
+    gdb.execute(f"quit {status}")

@@ -1,11 +1,88 @@
-"""The interface between the core and a debugger.
+"""The interface between the core and a debugger: primitives only.
 
-A front-end (gdb-scripts/mapscope.py, lldb-scripts/mapscope.py) implements :class:`Adapter` with
-its debugger's API and nothing else; everything that is not a debugger call lives in the core.
-The tests implement it over memory images.
+A front-end (gdb-scripts/, lldb-scripts/) implements :class:`Adapter` with its debugger's API and
+nothing else. Every decision (which value is a map, which thread runs next, what a stop means,
+what to print) is the core's. The shape follows pwndbg's ``pwndbg.dbg``: a few typed handles
+(:class:`Value`, :class:`Frame`, :class:`ThreadInfo`, :class:`Stop`) and plain methods, so that one
+conformance suite (python/tests/conformance.py) runs over every implementation: a fake over memory
+images, gdb's and lldb's.
+
+Addresses handed to an adapter are runtime addresses, except a :class:`Site`'s, which is link-time
+(the adapter places the breakpoint so that it follows the program wherever it is loaded).
 """
 
+import abc
 from dataclasses import dataclass, field
+
+#: Kinds of :class:`Value`, as the core distinguishes them.
+VALUE_KINDS = ("int", "pointer", "struct", "reference", "other")
+
+
+class Type(abc.ABC):
+    """A type the debugger knows (from the program's debug info)."""
+
+    @property
+    @abc.abstractmethod
+    def name(self):
+        """The type's name as the debugger spells it."""
+
+    @abc.abstractmethod
+    def field(self, name):
+        """The Type of member ``name`` of a struct type (typedefs stripped), or None."""
+
+    @abc.abstractmethod
+    def target(self):
+        """What a pointer type points at, or an array type's element type; None otherwise."""
+
+
+class Value(abc.ABC):
+    """A value the debugger evaluated, seen through its type."""
+
+    @property
+    @abc.abstractmethod
+    def type(self):
+        """The value's :class:`Type`."""
+
+    @property
+    @abc.abstractmethod
+    def native(self):
+        """The debugger's own value object, for the debugger's printers (opaque to the core)."""
+
+    @property
+    @abc.abstractmethod
+    def kind(self):
+        """One of :data:`VALUE_KINDS`."""
+
+    @property
+    @abc.abstractmethod
+    def type_name(self):
+        """The type's name as the debugger spells it (lldb renames scalars: ``i64`` is ``long``)."""
+
+    @property
+    @abc.abstractmethod
+    def size(self):
+        """Bytes of the value."""
+
+    @property
+    @abc.abstractmethod
+    def address(self):
+        """Where the value lives, or None (a register, a computed value)."""
+
+    @abc.abstractmethod
+    def as_int(self):
+        """The value of an integer or a pointer."""
+
+    @abc.abstractmethod
+    def field_names(self):
+        """Member names of a struct (after stripping typedefs and references), else []."""
+
+    @abc.abstractmethod
+    def field(self, name):
+        """The member ``name`` of a struct value, or None."""
+
+    @abc.abstractmethod
+    def dereference(self):
+        """What a pointer or reference points at."""
 
 
 @dataclass
@@ -42,6 +119,7 @@ class ThreadInfo:
     name: str
     frames: list = field(default_factory=list)
     registers: dict = field(default_factory=dict)
+    lwp: int = 0  # the kernel's thread id
 
 
 @dataclass
@@ -66,83 +144,112 @@ class Site:
         return f"{self.function}+{self.offset}{where}"
 
 
-class Adapter:
+#: C integer types by size: the words breakpoint conditions and watch expressions read. x86-64
+#: (LP64) sizes; both debuggers parse these as C.
+C_WORDS = {1: "unsigned char", 2: "unsigned short", 4: "unsigned int", 8: "unsigned long"}
+
+
+class Adapter(abc.ABC):
     """What the core needs from a debugger. Every method may raise MapscopeError."""
 
     #: "gdb" or "lldb", for messages.
     name = "abstract"
 
-    def read_memory(self, address, size):
-        """``size`` bytes at ``address``."""
-        raise NotImplementedError
+    # -- the program and its memory ------------------------------------------------------------
 
+    @abc.abstractmethod
     def executable(self):
-        """Path of the loaded program."""
-        raise NotImplementedError
+        """Path of the loaded program, or "" when none is loaded."""
 
-    def evaluate_map(self, expression):
-        """Evaluates a MAP argument to ``(header_address, type_name_or_None)``.
-
-        A gomap ``Map<K, V>`` value yields its header pointer; a header pointer yields itself; a
-        number is taken as a header address (type None).
-        """
-        raise NotImplementedError
-
-    def frame_variable(self, thread_number, frame_index, name):
-        """``(address, size, type_name)`` of variable ``name`` in a frame, or None."""
-        raise NotImplementedError
-
+    @abc.abstractmethod
     def pid(self):
         """The process id of the running inferior, or 0 when it is not running."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
+    def read_memory(self, address, size):
+        """``size`` bytes at ``address``."""
+
+    @abc.abstractmethod
+    def evaluate(self, expression):
+        """The :class:`Value` of a debugger expression in the selected frame."""
+
+    @abc.abstractmethod
+    def frame_variable(self, thread_number, frame_index, name):
+        """The :class:`Value` of variable ``name`` in a frame of a thread, or None."""
+
+    @abc.abstractmethod
+    def value_at(self, address, type_):
+        """The :class:`Value` of type ``type_`` (a :class:`Type`) stored at ``address``."""
+
+    def element_limit(self):
+        """How many elements the user lets a print show (gdb's ``print elements``, lldb's
+        max-children); None for no limit."""
+        return 200
+
+    @abc.abstractmethod
+    def load_program(self, path):
+        """Loads the program at ``path`` into the debugger (no process yet)."""
+
+    # -- threads -------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def threads(self, with_frames=False, with_registers=False):
+        """Every thread, as :class:`ThreadInfo`, ordered by number."""
+
+    @abc.abstractmethod
+    def selected_thread(self):
+        """The number of the thread the user has selected, or 0."""
+
+    # -- breakpoints and watchpoints -----------------------------------------------------------
+
+    @abc.abstractmethod
     def set_breakpoint(self, site, condition=None):
-        """A breakpoint at ``site`` whose ``condition`` (debugger syntax) the debugger evaluates
-        itself. Returns the debugger's breakpoint number.
+        """A breakpoint at ``site`` (a :class:`Site`, link-time) whose ``condition`` (C syntax
+        over registers and memory) the debugger evaluates itself. Returns its number.
 
-        ``site`` is a :class:`Site`. Its address is a link-time address: the debugger must place
-        the breakpoint so that it follows the program wherever it is loaded (relative to the
-        function's symbol or the module), also when it is set before the program runs.
-        """
-        raise NotImplementedError
+        The breakpoint must follow the program wherever it is loaded (relative to the
+        function's symbol or the module), also when it is set before the program runs."""
 
+    @abc.abstractmethod
     def set_watchpoint(self, address, size):
         """A hardware write watchpoint on ``size`` bytes at ``address``; returns its number."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def hardware_watchpoints_in_use(self):
         """How many hardware watchpoints exist now (any, not only mapscope's)."""
-        raise NotImplementedError
 
-    def threads(self, with_frames=False, with_registers=False):
-        """Every thread, as ThreadInfo."""
-        raise NotImplementedError
+    @abc.abstractmethod
+    def enable_breakpoint(self, number, enabled):
+        """Enables or disables a breakpoint or watchpoint."""
 
-    # -- running (the replay engine) -------------------------------------------------------------
+    @abc.abstractmethod
+    def delete_breakpoints(self, numbers):
+        """Deletes breakpoints and watchpoints; unknown numbers are ignored."""
 
+    # -- running (the replay engine) -----------------------------------------------------------
+
+    @abc.abstractmethod
     def launch(self, args, env, stdout_path):
         """Starts the program with ``args`` and extra ``env``, its stdout into ``stdout_path``,
-        all threads running, and returns the first Stop."""
-        raise NotImplementedError
+        all threads running, and returns the first :class:`Stop`."""
 
+    @abc.abstractmethod
     def resume(self, thread_number):
-        """Resumes that thread alone (the others stay stopped) until the next Stop."""
-        raise NotImplementedError
+        """Resumes that thread alone (the others stay stopped) until the next :class:`Stop`."""
 
+    @abc.abstractmethod
     def resume_all(self):
-        """Resumes every thread until the next Stop."""
-        raise NotImplementedError
+        """Resumes every thread until the next :class:`Stop`."""
 
+    @abc.abstractmethod
     def finish(self, thread_number, frame_index):
-        """Runs that thread alone until the frame ``frame_index`` returns (or another Stop)."""
-        raise NotImplementedError
+        """Runs that thread alone until frame ``frame_index`` returns (or another Stop)."""
 
-    def enable_breakpoint(self, number, enabled):
-        raise NotImplementedError
+    @abc.abstractmethod
+    def interrupt(self):
+        """Stops the running program as soon as possible. Called from another Python thread
+        while the debugger waits in :meth:`resume` and friends, which then return a Stop."""
 
-    def delete_breakpoints(self, numbers):
-        raise NotImplementedError
-
+    @abc.abstractmethod
     def kill(self):
         """Ends the program if it is still running."""
-        raise NotImplementedError

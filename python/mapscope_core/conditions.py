@@ -10,9 +10,12 @@ and without a Rust or Go expression parser; gdb is told to parse it as C, lldb d
 
 from dataclasses import dataclass
 
+from .adapter import C_WORDS
 from .errors import MapscopeError
 
-_C_TYPES = {1: "unsigned char", 2: "unsigned short", 4: "unsigned int", 8: "unsigned long"}
+#: What each term compares, by the parameter names that carry it.
+_HEADER = ("h",)
+_BUCKET = ("oldbucket", "bucket")
 
 
 @dataclass(frozen=True)
@@ -24,39 +27,39 @@ class Term:
 
 
 def _param(function, names):
-    """The first parameter of ``function`` (a profile role entry) named in ``names``."""
-    for p in function.get("params") or []:
-        if p["name"] in names:
-            return p
-    raise MapscopeError(f"{function['function']} has no parameter {' or '.join(names)} to filter on")
+    p = function.param(*names)
+    if p is None:
+        raise MapscopeError(f"{function.function} has no parameter {' or '.join(names)} to filter on")
+    return p
 
 
 def _value(function, param):
-    loc = param.get("location")
+    loc = param.location
     if not loc:
         raise MapscopeError(
-            f"parameter {param['name']} of {function['function']} has no simple DWARF location "
+            f"parameter {param.name} of {function.function} has no simple DWARF location "
             "(an optimised build?); build the target with opt-level 0 to filter on it"
         )
-    ctype = _C_TYPES.get(param.get("size", 8))
+    ctype = C_WORDS.get(param.size)
     if ctype is None:
-        raise MapscopeError(f"cannot compare parameter {param['name']} of {param.get('size')} bytes")
+        raise MapscopeError(f"cannot compare parameter {param.name} of {param.size} bytes")
     if "offset" in loc:
         return f"*({ctype} *)(${loc['register']} + {loc['offset']})"
     return f"${loc['register']}"
 
 
 def render(function, terms, oldbuckets_offset):
-    """Condition text for ``terms`` at a stop inside ``function``, or None for no condition."""
+    """Condition text for ``terms`` at a stop inside ``function`` (a RoleFunction), or None
+    for no condition."""
     parts = []
     for term in terms:
         if term.kind == "map":
-            parts.append(f"{_value(function, _param(function, ('h',)))} == {term.value:#x}")
+            parts.append(f"{_value(function, _param(function, _HEADER))} == {term.value:#x}")
         elif term.kind == "bucket":
-            parts.append(f"{_value(function, _param(function, ('oldbucket', 'bucket')))} == {term.value}")
+            parts.append(f"{_value(function, _param(function, _BUCKET))} == {term.value}")
         elif term.kind == "growing":
-            h = _value(function, _param(function, ("h",)))
-            parts.append(f"*(unsigned long *)({h} + {oldbuckets_offset}) != 0")
+            h = _value(function, _param(function, _HEADER))
+            parts.append(f"*({C_WORDS[8]} *)({h} + {oldbuckets_offset}) != 0")
         else:
             raise ValueError(f"unknown term {term.kind}")
     if not parts:

@@ -78,17 +78,60 @@ class Header:
         return text
 
 
+#: The largest bucket array a 64-bit process can hold (x86-64 user space is 2^47 bytes).
+_ADDRESS_SPACE = 1 << 47
+
+
 def read_header(read, address, map_type):
-    """Decodes the header at ``address``."""
+    """Decodes the header at ``address`` and checks that it is plausible, so that a wrong
+    address is reported as such instead of being printed as a map."""
     if address == 0:
         raise MapscopeError("the map is nil (header address 0)")
+    if not 0 < address < 1 << 64:
+        raise MapscopeError(f"{address:#x} is not an address")
     raw = read(address, map_type.header_size)
     values = {}
     for name, fld in map_type.header.items():
         values[name] = int.from_bytes(raw[fld.offset : fld.offset + fld.size], "little")
-    if values["B"] > 63:
-        raise MapscopeError(f"0x{address:x} does not look like a map header (B = {values['B']})")
-    return Header(address=address, map_type=map_type, **values)
+    header = Header(address=address, map_type=map_type, **values)
+    problem = _implausible(read, header)
+    if problem:
+        raise MapscopeError(f"0x{address:x} does not look like a map header: {problem}")
+    return header
+
+
+def _implausible(read, h):
+    """Why ``h`` cannot be a live map header, or None. Checks what a real header always obeys:
+    its bucket arrays fit in the address space and are readable, its count fits in them (the load
+    factor keeps it below the slot count even mid-grow), it has no unknown flag bits, and the
+    evacuation mark lies within the old array."""
+    mt = h.map_type
+    slots = mt.constants.bucket_count
+    if h.B > 63 or (1 << h.B) * mt.bucket_size >= _ADDRESS_SPACE:
+        return f"B = {h.B}, a bucket array larger than the address space"
+    count_bits = mt.header["count"].size * 8
+    if h.count >= 1 << (count_bits - 1):
+        return f"count = {h.count - (1 << count_bits)} is negative"
+    if h.count > 2 * slots * h.nbuckets:
+        return f"count = {h.count} does not fit in {h.nbuckets} buckets of {slots} slots"
+    unknown = h.flags & ~sum(mt.constants.flags.values())
+    if unknown:
+        return f"flags = {h.flags:#x} has unknown bits {unknown:#x}"
+    if h.nevacuate > h.nbuckets:
+        return f"nevacuate = {h.nevacuate} is beyond its {h.nbuckets} buckets"
+    if h.count and not h.buckets:
+        return f"count = {h.count} but no bucket array"
+    for name in ("buckets", "oldbuckets"):
+        array = getattr(h, name)
+        if not array:
+            continue
+        if array % mt.pointer_size:
+            return f"{name} = {array:#x} is not aligned"
+        try:
+            read(array, mt.bucket_size)
+        except MapscopeError:
+            return f"{name} = {array:#x} is not readable"
+    return None
 
 
 @dataclass
@@ -180,19 +223,23 @@ class Entry:
 
 def live_entries(read, header, in_flight_old=()):
     """The map's entries, in bucket order (old bucket j listed with new bucket j)."""
+    return list(iter_live_entries(read, header, in_flight_old))
+
+
+def iter_live_entries(read, header, in_flight_old=()):
+    """:func:`live_entries` one at a time, reading only as far as the caller takes them (a
+    printer shows the first few entries of a map of millions)."""
     mt = header.map_type
-    entries = []
     nold = header.noldbuckets
     for i in range(header.nbuckets):
         if header.growing and i < nold:
             chain = read_chain(read, bucket_address(header.oldbuckets, i, mt), mt)
-            entries += _chain_entries(chain, "old", i)
+            yield from _chain_entries(chain, "old", i)
             if i in in_flight_old:
-                entries += _in_flight(read, header, i, chain)
+                yield from _in_flight(read, header, i, chain)
         if header.buckets:
             chain = read_chain(read, bucket_address(header.buckets, i, mt), mt)
-            entries += _chain_entries(chain, "new", i)
-    return entries
+            yield from _chain_entries(chain, "new", i)
 
 
 def _chain_entries(chain, array, index):

@@ -66,6 +66,10 @@ class MapType:
     elem_indirect: bool
     pointer_size: int
     constants: Constants
+    #: DWARF member names by canonical name, for the header and the bucket (Go's DWARF calls
+    #: ``elems`` ``values``; gomap's ``extra`` fields are snake case).
+    header_members: dict
+    bucket_members: dict
 
     @property
     def description(self):
@@ -76,6 +80,10 @@ class MapType:
 
     def elem_offset(self, slot):
         return self.bucket["elems"].offset + slot * self.elem_size
+
+
+def _members(layout):
+    return {canonical: f.get("name", canonical) for canonical, f in layout.get("fields", {}).items()}
 
 
 def _fields(layout, names, what):
@@ -118,6 +126,8 @@ def map_types(profile_data):
                 elem_indirect=bool(b["elem_indirect"]),
                 pointer_size=int(profile_data.get("pointer_size", 8)),
                 constants=constants,
+                header_members=_members(header),
+                bucket_members=_members(b),
             )
         )
     return result

@@ -19,9 +19,9 @@ that holds no addresses and no debugger text, so gdb and lldb write the same byt
 
 import os
 import tempfile
+import threading
 import time
 
-from . import decode
 from .adapter import Site
 from .errors import MapscopeError
 
@@ -34,11 +34,11 @@ class ReplayError(MapscopeError):
 
 
 class Engine:
-    """Runs scenarios through a Session's adapter."""
+    """Runs scenarios on a :class:`~mapscope_core.target.Target`."""
 
-    def __init__(self, session):
-        self.session = session
-        self.adapter = session.adapter
+    def __init__(self, target):
+        self.target = target
+        self.adapter = target.adapter
 
     def run(self, scenario):
         """Runs ``scenario`` and returns its transcript events (the last one is the outcome)."""
@@ -47,13 +47,15 @@ class Engine:
         self.deadline = time.monotonic() + scenario.time_limit
         self.exit_status = None
         self.fatal = None
-        self.watch_number = None
+        self.watch = None  # the oldbuckets Watch, once set
         self.header = None  # (address, map type) of the map the schedule works on
         self.all_breakpoints = []  # everything the engine set, deleted at the end
-        self.session.require_profile()
+        self.target.require_profile()
         self.emit("start", fixture=scenario.fixture, args=scenario.args, threads=scenario.threads)
         with tempfile.TemporaryDirectory(prefix="mapscope-replay-") as tmp:
             stdout = os.path.join(tmp, "stdout")
+            watchdog = Watchdog(self.adapter, scenario.time_limit)
+            self.target.replaying = True
             try:
                 self._breakpoints()
                 env = dict(scenario.env, MAPSCOPE_REPLAY="1")
@@ -65,11 +67,15 @@ class Engine:
                     stop = self._step(number, step)
                 self._finish(stop)
             finally:
+                self.target.replaying = False
+                watchdog.cancel()
                 self.adapter.kill()
                 self.adapter.delete_breakpoints(self.all_breakpoints)
-            with open(stdout, encoding="utf-8", errors="replace") as f:
-                for line in f.read().splitlines():
-                    self.emit("output", line=line)
+                self.target.forget(self.all_breakpoints)
+            if os.path.exists(stdout):
+                with open(stdout, encoding="utf-8", errors="replace") as f:
+                    for line in f.read().splitlines():
+                        self.emit("output", line=line)
         self.emit("exit", status=self.exit_status)
         failures = check(scenario, self.events)
         self.emit("outcome", result="fail" if failures else "pass", failures=failures)
@@ -83,9 +89,9 @@ class Engine:
     # -- breakpoints ---------------------------------------------------------------------------
 
     def _breakpoints(self):
-        session, adapter = self.session, self.adapter
+        target, adapter = self.target, self.adapter
         self.gate = adapter.set_breakpoint(Site(0, self.scenario.gate, 0))
-        self.fatal_bps = {adapter.set_breakpoint(site) for site, _ in session.role_sites("fatal")}
+        self.fatal_bps = {adapter.set_breakpoint(site) for site, _ in target.role_sites("fatal")}
         self.all_breakpoints += [self.gate, *self.fatal_bps]
         self.step_bps = []
         for step in self.scenario.steps:
@@ -93,7 +99,7 @@ class Engine:
             t = step.target
             if t.kind in ("role", "probe"):
                 role, probe = (None, t.name) if t.kind == "probe" else (t.name, None)
-                for site, cond in session.conditional_sites(role, probe, None, step.bucket, step.growing):
+                for site, cond in target.conditional_sites(role, probe, None, step.bucket, step.growing):
                     number = adapter.set_breakpoint(site, cond)
                     adapter.enable_breakpoint(number, False)
                     numbers.add(number)
@@ -150,7 +156,7 @@ class Engine:
             self.adapter.enable_breakpoint(bp, True)
         try:
             for _ in range(MAX_STOPS_PER_STEP):
-                self._check_time(f"step {number}: {step.thread} to {t.describe()}")
+                self._check_time(f"step {number}: {step.thread} waited to reach {step.describe()}")
                 stop = self.adapter.resume(thread.number)
                 if stop.ended:
                     self.emit("step", step=number, thread=step.thread, wanted=t.describe(), reached="exit")
@@ -167,14 +173,16 @@ class Engine:
         finally:
             for bp in wanted:
                 self.adapter.enable_breakpoint(bp, False)
-        raise ReplayError(f"step {number}: {step.thread} never reached {t.describe()}")
+        raise ReplayError(f"step {number}: {step.thread} never reached {step.describe()}")
 
     def _step_return(self, number, step, thread):
         info = self._thread(step.thread, frames=True)
-        index = self._role_frame(info)
-        if index is None:
+        found = self.target.role_frame(info)
+        if found is None:
             raise ReplayError(f"step {number}: {step.thread} is not inside a map role, nothing to return from")
-        role = self.session.role_at(info.frames[index].pc)[0]
+        index, fn = found
+        role = fn.role
+        self._check_time(f"step {number}: {step.thread} waited to return from {role}")
         stop = self.adapter.finish(thread.number, index)
         if stop.kind == "breakpoint" and self.fatal_bps & set(stop.breakpoints):
             self._record_fatal(stop)
@@ -199,7 +207,7 @@ class Engine:
     def _run_out(self):
         """All threads run to the end; fatal reports on the way are recorded."""
         for bp in self.all_breakpoints:
-            if bp not in self.fatal_bps and bp != self.watch_number:
+            if bp not in self.fatal_bps and (self.watch is None or bp != self.watch.number):
                 self.adapter.enable_breakpoint(bp, False)
         for _ in range(MAX_STOPS_PER_STEP):
             self._check_time("running to the end")
@@ -213,31 +221,25 @@ class Engine:
 
     def _passing(self, stop):
         """Records what a stop on the way shows (a watchpoint hit), before running on."""
-        if self.watch_number is not None and self.watch_number in stop.breakpoints:
-            address, mt = self.header
-            field = mt.header["oldbuckets"]
-            value = decode.read_uint(self.session.read, address + field.offset, field.size)
-            before = "nil" if not self.watched_value else "set"
-            after = "nil" if not value else "set"
-            self.watched_value = value
-            by = self._thread_name(stop.thread)
-            role = self.session.role_of_thread(self._thread(by, frames=True)) if by else None
-            self.emit("watch", change=f"{before} -> {after}", role=role, thread=by)
+        if self.watch is not None and self.watch.number in stop.breakpoints:
+            hit = self.target.watch_hit(self.watch.number, stop.thread)
+            self.emit("watch", change=hit.change, role=hit.role, thread=hit.thread)
 
     # -- recording -----------------------------------------------------------------------------
 
     def _record_stop(self, number, step, thread):
         info = self._thread(step.thread, frames=True)
-        index = self._role_frame(info)
+        found = self.target.role_frame(info)
         fields = {"step": number, "thread": step.thread, "wanted": step.target.describe()}
-        if index is not None:
-            role, fn = self.session.role_at(info.frames[index].pc)
-            fields["reached"] = role
-            fields["function"] = fn.get("variant") or fn["function"]
-            self._find_header(info.number, index)
+        if found is not None:
+            index, fn = found
+            fields["reached"] = fn.role
+            fields["function"] = fn.variant
+            if self.header is None:
+                self.header = self.target.frame_map(info.number, index)
         if self.header:
             address, mt = self.header
-            h, entries = self.session.entries(address, mt)
+            h, entries = self.target.entries(address, mt)
             fields["map"] = h.summary()
             # What a correct reader finds at this moment (count says what the map believes).
             fields["entries"] = len(entries)
@@ -246,38 +248,27 @@ class Engine:
         self.emit("step", **fields)
         if step.snapshot:
             self._snapshot()
-        if self.scenario.watch_oldbuckets and self.watch_number is None and self.header:
-            self._watch()
+        if self.scenario.watch_oldbuckets and self.watch is None and self.header:
+            self.watch = self.target.watch_oldbuckets(*self.header)
+            self.all_breakpoints.append(self.watch.number)
 
     def _snapshot(self):
         """Where every thread is: its map role and function, or that it is in none."""
         threads = []
         for t in self.adapter.threads(with_frames=True):
-            index = self._role_frame(t)
+            found = self.target.role_frame(t)
             entry = {"thread": t.name}
-            if index is not None:
-                role, fn = self.session.role_at(t.frames[index].pc)
-                entry.update(role=role, function=fn.get("variant") or fn["function"])
+            if found is not None:
+                entry.update(role=found[1].role, function=found[1].variant)
             threads.append(entry)
         self.emit("snapshot", threads=sorted(threads, key=lambda e: e["thread"]))
-
-    def _find_header(self, thread_number, frame_index):
-        if self.header is not None:
-            return
-        var = self.adapter.frame_variable(thread_number, frame_index, "h")
-        if var is None:
-            return
-        address, size, type_name = var
-        header = decode.read_uint(self.session.read, address, size)
-        if header:
-            self.header = (header, self.session.profile.map_type(type_name))
 
     def _bucket_states(self, header, index, old):
         mt = header.map_type
         array = header.oldbuckets if old else header.buckets
         if not array:
             return None
-        chain = decode.read_chain(self.session.read, decode.bucket_address(array, index, mt), mt)
+        chain = self.target.bucket_chain(array, index, mt)
         return {
             "array": "old" if old else "new",
             "index": index,
@@ -285,15 +276,8 @@ class Engine:
         }
 
     def _record_fatal(self, stop):
-        self.fatal = self.session.fatal_report(stop.thread)
+        self.fatal = self.target.fatal_report(stop.thread)
         self.emit("fatal", **self.fatal)
-
-    def _watch(self):
-        address, mt = self.header
-        field = mt.header["oldbuckets"]
-        self.watched_value = decode.read_uint(self.session.read, address + field.offset, field.size)
-        self.watch_number = self.adapter.set_watchpoint(address + field.offset, field.size)
-        self.all_breakpoints.append(self.watch_number)
 
     # -- threads -------------------------------------------------------------------------------
 
@@ -306,31 +290,34 @@ class Engine:
             raise ReplayError(f"no thread named {name!r} (is it spawned and named by the fixture?)")
         return t
 
-    def _thread_name(self, number):
-        return next((t.name for t in self.adapter.threads() if t.number == number), None)
-
     def _main_thread(self):
         return min(t.number for t in self.adapter.threads())
-
-    def _role_frame(self, thread):
-        """Index of the innermost map role function's own frame in a thread's backtrace.
-
-        Frames of helpers inlined into that function come first and share its code addresses;
-        its own frame is the last of that run (the next frame is its caller)."""
-        found = function = None
-        for index, frame in enumerate(thread.frames):
-            hit = self.session.role_at(frame.pc)
-            if function is not None:
-                if not hit or hit[1] is not function:
-                    break
-                found = index
-            elif hit and hit[0] != "fatal":
-                found, function = index, hit[1]
-        return found
 
     def _check_time(self, doing):
         if time.monotonic() > self.deadline:
             raise ReplayError(f"time limit of {self.scenario.time_limit:g} s exceeded while {doing}")
+
+
+class Watchdog:
+    """Holds a replay to its time limit whatever the program does: when the limit passes while a
+    resumed thread never stops (it waits for a thread that is held, it was never created), the
+    watchdog interrupts the debugger from another thread, and the engine's next time check
+    ends the replay with the step that was waiting."""
+
+    def __init__(self, adapter, seconds):
+        self.adapter = adapter
+        self.timer = threading.Timer(seconds, self._fire)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def _fire(self):
+        try:
+            self.adapter.interrupt()
+        except Exception:  # noqa: BLE001 - the engine reports the time limit; nothing to add here
+            pass
+
+    def cancel(self):
+        self.timer.cancel()
 
 
 def check(scenario, events):

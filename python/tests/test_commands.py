@@ -2,40 +2,18 @@
 
 import re
 
+import fake
 import pytest
 from images import Image
-from mapscope_core.adapter import Adapter
-from mapscope_core.commands import Session
+from mapscope_core.commands import Commands
 from mapscope_core.errors import MapscopeError
 
 
-class ImageAdapter(Adapter):
-    """Reads a captured image; evaluates nothing but the word 'map' (the image's header)."""
-
-    name = "image"
-
-    def __init__(self, image):
-        self.image = image
-
-    def read_memory(self, address, size):
-        return self.image.read(address, size)
-
-    def executable(self):
-        return ""
-
-    def threads(self, with_frames=False, with_registers=False):
-        return []  # an image has no threads (so nothing is in flight)
-
-    def evaluate_map(self, expression):
-        if expression != "map":
-            raise MapscopeError(f"cannot evaluate {expression!r}")
-        return self.image.header, self.image.type_name
-
-
 def session(name):
+    """Commands over a fake stopped at the image's checkpoint; 'map' evaluates to the map."""
     image = Image(name)
-    s = Session(ImageAdapter(image))
-    s.profile = image.profile
+    s = Commands(fake.at_checkpoint(image))
+    s.target.profile = image.profile
     return s, image
 
 
@@ -62,7 +40,7 @@ def test_buckets_show_states_and_entries():
 
 def test_print_lists_exactly_the_live_entries():
     s, image = session("grow-6.json")  # mid same-size grow
-    text = s.format_print(image.header, image.type_name)
+    text = s.run("print", "map --all")
     pairs = dict(map(int, p.split("] = ")) for p in text.split("= {", 1)[1].rstrip("}")[1:].split(", ["))
     assert pairs == image.truth
 

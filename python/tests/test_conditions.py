@@ -3,15 +3,19 @@
 import pytest
 from mapscope_core.conditions import Term, render
 from mapscope_core.errors import MapscopeError
+from mapscope_core.profile import Param, RoleFunction
 
-EVACUATE = {
-    "function": "gomap::runtime::grow::evacuate_fast64",
-    "params": [
-        {"name": "t", "size": 8, "location": {"register": "rsp", "offset": 176}},
-        {"name": "h", "size": 8, "location": {"register": "rsp", "offset": 184}},
-        {"name": "oldbucket", "size": 8, "location": {"register": "rsp", "offset": 192}},
-    ],
-}
+
+def function(name, *params):
+    return RoleFunction("evacuate", name, name, name, name, 0x1000, 0x100, None, tuple(Param(*p) for p in params))
+
+
+EVACUATE = function(
+    "gomap::runtime::grow::evacuate_fast64",
+    ("t", 8, {"register": "rsp", "offset": 176}),
+    ("h", 8, {"register": "rsp", "offset": 184}),
+    ("oldbucket", 8, {"register": "rsp", "offset": 192}),
+)
 
 
 def test_no_terms_no_condition():
@@ -30,17 +34,17 @@ def test_terms_combine_with_and():
 
 
 def test_register_parameters_and_sizes():
-    fn = {"function": "f", "params": [{"name": "bucket", "size": 4, "location": {"register": "rdx"}}]}
+    fn = function("f", ("bucket", 4, {"register": "rdx"}))
     assert render(fn, [Term("bucket", 9)], 24) == "$rdx == 9"
-    fn["params"][0]["location"] = {"register": "rbp", "offset": -20}
+    fn = function("f", ("bucket", 4, {"register": "rbp", "offset": -20}))
     assert render(fn, [Term("bucket", 9)], 24) == "*(unsigned int *)($rbp + -20) == 9"
 
 
 def test_what_cannot_be_expressed_is_an_error():
-    assign = {"function": "assign", "params": [{"name": "h", "size": 8, "location": None}]}
+    assign = function("assign", ("h", 8, None))
     with pytest.raises(MapscopeError, match="no parameter oldbucket or bucket"):
         render(assign, [Term("bucket", 1)], 24)
     with pytest.raises(MapscopeError, match="no simple DWARF location"):
         render(assign, [Term("map", 1)], 24)
     with pytest.raises(MapscopeError, match="no parameter h"):
-        render({"function": "fatal", "params": []}, [Term("growing")], 24)
+        render(function("fatal"), [Term("growing")], 24)

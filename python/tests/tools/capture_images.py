@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.join(REPO, "python"))
 sys.path.insert(0, os.path.join(REPO, "gdb-scripts"))
 
 import mapscope_gdb as front_end  # noqa: E402  (the gdb front-end: importing it installs it)
-from mapscope_core import decode  # noqa: E402
+from mapscope_core import decode, recognize  # noqa: E402
 from mapscope_core.profile import Profile  # noqa: E402
 
 OUT = os.path.join(REPO, "python", "tests", "data")
@@ -30,12 +30,14 @@ TRUTH = "/tmp/mapscope-capture-truth.txt"
 
 def main():
     gdb.execute("set pagination off")
-    session = front_end.SESSION
-    session.run("profile", "")
-    profile = session.profile
-    subset = {k: profile.data[k] for k in ("schema_version", "family", "pointer_size", "constants")}
-    subset["layouts"] = profile.data["layouts"]
-    subset["types"] = profile.data.get("types", {})
+    commands = front_end.COMMANDS_OF_SESSION
+    commands.run("profile", "")
+    profile = commands.target.profile
+    with open(profile.source, encoding="utf-8") as f:
+        data = json.load(f)  # the raw profile: the images carry a subset of it
+    subset = {k: data[k] for k in ("schema_version", "family", "pointer_size", "constants")}
+    subset["layouts"] = data["layouts"]
+    subset["types"] = data.get("types", {})
     subset["binary"] = {"path": "grow", "build_id": None}
     subset["roles"], subset["probes"] = {}, {}
     Profile(subset)  # the subset must load on its own
@@ -45,11 +47,12 @@ def main():
     while gdb.selected_inferior().pid:
         frame = gdb.selected_frame()
         number = int(frame.read_var("id"))
-        address, type_name = front_end._header_of(frame.read_var("map").dereference(), "map")
+        map_value = front_end.GdbValue(frame.read_var("map").dereference())
+        address, type_name = recognize.header_of(map_value, profile, "map")
         regions = {}
 
         def recording_read(addr, size, regions=regions):
-            data = session.adapter.read_memory(addr, size)
+            data = commands.adapter.read_memory(addr, size)
             regions[addr] = data.hex()
             return data
 

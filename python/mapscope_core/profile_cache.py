@@ -1,0 +1,103 @@
+"""Making profiles: running ``mapscope profile`` on a binary, and caching the result.
+
+The cache (``$XDG_CACHE_HOME/mapscope``) is keyed by the binary's identity (GNU build-id, or Go's
+build ID) and by the mapscope executable that wrote the entry, so a rebuilt mapscope (which may
+describe more) makes new entries. An entry is trusted only after it passes the same checks as any
+profile and describes the binary at hand; otherwise it is rebuilt.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from . import elf
+from .errors import MapscopeError
+from .profile import Profile
+
+_REPO = Path(__file__).resolve().parents[2]
+#: How long ``mapscope profile`` may take before the debugger gives up on it.
+BUILD_TIMEOUT = 120
+
+
+def find_mapscope():
+    """The ``mapscope`` executable: $MAPSCOPE, PATH, or this checkout's target directory."""
+    explicit = os.environ.get("MAPSCOPE")
+    if explicit:
+        return explicit
+    found = shutil.which("mapscope")
+    if found:
+        return found
+    built = [_REPO / "target" / build / "mapscope" for build in ("release", "debug")]
+    built = [p for p in built if p.is_file()]
+    if built:
+        return str(max(built, key=lambda p: p.stat().st_mtime))  # the freshest build
+    raise MapscopeError("mapscope not found: put it on PATH, set $MAPSCOPE, or run 'cargo build -p mapscope'")
+
+
+def cache_dir():
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "mapscope"
+
+
+def _tool_stamp(tool):
+    try:
+        st = os.stat(shutil.which(tool) or tool)
+    except OSError:
+        return "0"
+    return f"{st.st_size:x}{int(st.st_mtime_ns):x}"
+
+
+def cache_path(binary, tool):
+    """The cache entry for ``binary`` made by ``tool``, or None when the binary has no identity."""
+    identity = elf.build_id(binary) or elf.go_build_id(binary)
+    if not identity:
+        return None
+    return cache_dir() / f"{identity.replace('/', '_')}-{_tool_stamp(tool)}.json"
+
+
+def build(binary, rebuild=False):
+    """The checked profile of ``binary``: from the cache unless ``rebuild``, else made by
+    running ``mapscope profile`` and cached."""
+    tool = find_mapscope()
+    cached = cache_path(binary, tool)
+    if cached is not None and cached.is_file() and not rebuild:
+        try:
+            profile = Profile.load(cached)
+            profile.check_binary(binary)
+            return profile
+        except MapscopeError:
+            pass  # damaged, edited or stale: make a new one
+    text = _run_mapscope(tool, binary)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        raise MapscopeError("mapscope profile printed something that is not JSON") from None
+    profile = Profile(data, f"mapscope profile {binary}")
+    profile.check_binary(binary)
+    if cached is not None:
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(cached)
+            profile.source = str(cached)
+        except OSError:
+            pass  # caching is an optimisation
+    return profile
+
+
+def _run_mapscope(tool, binary):
+    try:
+        done = subprocess.run(
+            [tool, "profile", str(binary)], capture_output=True, text=True, timeout=BUILD_TIMEOUT, check=False
+        )
+    except OSError as e:
+        raise MapscopeError(f"cannot run {tool}: {e.strerror}") from None
+    except subprocess.TimeoutExpired:
+        raise MapscopeError(f"{tool} profile {binary} took over {BUILD_TIMEOUT} s") from None
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines()
+        raise MapscopeError(lines[-1] if lines else f"mapscope profile failed with status {done.returncode}")
+    return done.stdout

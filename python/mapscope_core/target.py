@@ -1,0 +1,393 @@
+"""The target service: one debugged program seen through an adapter and its profile.
+
+Both the ``hmap`` commands (:mod:`commands`) and the replay engine (:mod:`replay`) work through a
+:class:`Target`. It owns what is true of the program rather than of a command:
+
+- the profile (loaded or built on first use) and the load bias that relates the running
+  process's pcs to the profile's link-time addresses;
+- which role function a pc, a frame or a thread is in, and reading a role frame's ``h``;
+- reading and decoding maps (header, entries, the entry a stopped evacuate holds in flight);
+- breakpoint sites for roles and probes, with their conditions;
+- the oldbuckets watchpoints and the fatal catchpoints, and what a stop at one of them means.
+
+It returns data (dataclasses and dicts), never text: formatting is the commands' job, and the
+replay engine turns the same data into transcript events.
+"""
+
+from dataclasses import dataclass
+
+from . import conditions, decode, elf, profile_cache, recognize
+from .adapter import Site
+from .errors import MapscopeError
+from .profile import Profile
+from .values import Renderer
+
+#: x86-64 has four debug registers; a fifth watchpoint is accepted and fails on resume.
+HW_WATCHPOINTS = 4
+
+
+@dataclass
+class Watch:
+    """An oldbuckets watchpoint: on which map, and the value last seen."""
+
+    number: int
+    header: int
+    map_type: object
+    value: int
+
+
+@dataclass
+class WatchHit:
+    """A write to a watched oldbuckets: who made it, and what it means for the grow."""
+
+    number: int
+    old: int
+    new: int
+    role: object  # the innermost map role of the writing thread, or None
+    thread: str
+    thread_number: int
+
+    @property
+    def meaning(self):
+        if self.old == 0 and self.new != 0:
+            return "grow started"
+        return "grow finished" if self.new == 0 else "changed"
+
+    @property
+    def change(self):
+        """The transition without addresses: ``nil -> set``."""
+        return f"{'set' if self.old else 'nil'} -> {'set' if self.new else 'nil'}"
+
+
+class Target:
+    """The program under the debugger, with its profile."""
+
+    def __init__(self, adapter):
+        self.adapter = adapter
+        self.profile = None
+        #: watchpoint number -> Watch
+        self.watches = {}
+        #: breakpoint numbers of 'hmap catch fatal'
+        self.fatal_breakpoints = set()
+        self._bias = (0, 0)  # (pid, load bias) of the process last asked about
+        #: True while the replay engine drives the program: it reads every stop itself.
+        self.replaying = False
+
+    # -- the profile ---------------------------------------------------------------------------
+
+    def load_profile(self, file=None, rebuild=False):
+        """Loads the profile in ``file``, or builds the program's (from the cache unless
+        ``rebuild``); refuses one that describes another binary."""
+        binary = self.adapter.executable()
+        if file:
+            loaded = Profile.load(file)
+        elif not binary:
+            raise MapscopeError("no program loaded: 'file PROGRAM' first, or give a profile FILE")
+        else:
+            loaded = profile_cache.build(binary, rebuild=rebuild)
+        if binary:
+            loaded.check_binary(binary)
+        self.profile = loaded
+        return loaded
+
+    def require_profile(self):
+        """The profile, loaded (or built) on first use."""
+        if self.profile is None:
+            self.load_profile()
+        return self.profile
+
+    # -- where the program is ------------------------------------------------------------------
+
+    def load_bias(self):
+        """Runtime minus link-time address of the executable, for the running process."""
+        pid = self.adapter.pid()
+        if pid != self._bias[0]:
+            self._bias = (pid, elf.load_bias(self.adapter.executable(), pid) if pid else 0)
+        return self._bias[1]
+
+    def role_function_at(self, pc):
+        """The role function containing the runtime ``pc``, or None."""
+        return self.require_profile().role_function_containing(pc - self.load_bias())
+
+    def role_frame(self, thread, include_fatal=False):
+        """``(frame index, RoleFunction)`` of the innermost map role function's own frame in a
+        thread's backtrace, or None. Frames of helpers inlined into that function come first and
+        share its code addresses: its own frame is the last of that run."""
+        found = None
+        for index, frame in enumerate(thread.frames):
+            fn = self.role_function_at(frame.pc)
+            if found is not None:
+                if fn is not found[1]:
+                    break
+                found = (index, fn)
+            elif fn is not None and (include_fatal or fn.role != "fatal"):
+                found = (index, fn)
+        return found
+
+    def roles_of(self, thread):
+        """The roles of a thread's frames, innermost first (a role repeated per inlined frame)."""
+        return [fn.role for fn in map(self.role_function_at, (f.pc for f in thread.frames)) if fn]
+
+    def innermost_role(self, thread):
+        """The innermost map role a thread is in, or None."""
+        roles = self.roles_of(thread)
+        return roles[0] if roles else None
+
+    def thread(self, number, frames=True):
+        """The ThreadInfo of a debugger thread number."""
+        for t in self.adapter.threads(with_frames=frames):
+            if t.number == number:
+                return t
+        raise MapscopeError(f"no thread {number}")
+
+    def frame_uint(self, thread_number, frame_index, name):
+        """The integer value of variable ``name`` in a frame, or None when it has none."""
+        value = self.adapter.frame_variable(thread_number, frame_index, name)
+        if value is None:
+            return None
+        try:
+            return value.as_int()
+        except MapscopeError:
+            return None
+
+    def frame_map(self, thread_number, frame_index):
+        """``(header address, MapType)`` a role frame works on (its ``h``), or None."""
+        value = self.adapter.frame_variable(thread_number, frame_index, "h")
+        if value is None:
+            return None
+        try:
+            header = value.as_int()
+        except MapscopeError:
+            return None
+        if not header:
+            return None
+        try:
+            return header, self.require_profile().map_type(value.type_name)
+        except MapscopeError:
+            return None  # a map type the profile cannot tell apart
+
+    # -- maps ----------------------------------------------------------------------------------
+
+    def read(self, address, size):
+        return self.adapter.read_memory(address, size)
+
+    def resolve_map(self, expression, type_name=None):
+        """``(header address, MapType)`` of a MAP argument: a debugger expression, or a header
+        address (then ``type_name``, or the program's only map type)."""
+        prof = self.require_profile()
+        text = expression.strip()
+        address = recognize.parse_address(text)
+        if address is None:
+            address, found = recognize.header_of(self.adapter.evaluate(text), prof, text)
+            type_name = type_name or found
+        return address, prof.map_type(type_name)
+
+    def header(self, address, map_type):
+        return decode.read_header(self.read, address, map_type)
+
+    def bucket_chain(self, array, index, map_type):
+        """Bucket ``index`` of a bucket array and its overflow buckets."""
+        return decode.read_chain(self.read, decode.bucket_address(array, index, map_type), map_type)
+
+    def renderer(self):
+        return Renderer(self.read, self.require_profile().types)
+
+    def iter_entries(self, header):
+        """The map's live entries (decode.Entry), correct at any moment of growth, including an
+        entry a stopped thread has marked evacuated but not copied yet; lazily."""
+        return decode.iter_live_entries(self.read, header, self.evacuating(header))
+
+    def entries(self, address, map_type):
+        """The header and ``[(key text, elem text)]`` of every live entry."""
+        header = self.header(address, map_type)
+        render = self.render_entry
+        return header, [render(map_type, e) for e in self.iter_entries(header)]
+
+    def render_entry(self, map_type, entry):
+        r, mt = self.renderer(), map_type
+        return r.render(mt.key_type, entry.key, mt.key_indirect), r.render(mt.elem_type, entry.elem, mt.elem_indirect)
+
+    def evacuating(self, header):
+        """Old buckets of this map that stopped threads are in the middle of evacuating: the
+        ``oldbucket`` of every evacuate frame whose ``h`` is this header."""
+        if not header.growing or not self.adapter.pid():
+            return set()
+        found = set()
+        for t in self.adapter.threads(with_frames=True):
+            for index, frame in enumerate(t.frames):
+                fn = self.role_function_at(frame.pc)
+                if fn is None or fn.role != "evacuate":
+                    continue
+                h = self.frame_uint(t.number, index, "h")
+                bucket = self.frame_uint(t.number, index, "oldbucket")
+                if h == header.address and bucket is not None:
+                    found.add(bucket)
+                    break
+        return found
+
+    # -- breakpoint sites ----------------------------------------------------------------------
+
+    def role_sites(self, role):
+        """``(Site, RoleFunction)`` for each function of ``role``, after its prologue."""
+        return [
+            (Site(fn.stop_address, fn.name, fn.address, at_entry=True), fn)
+            for fn in self.require_profile().role_functions(role)
+        ]
+
+    def probe_sites(self, probe, role=None):
+        """``(Site, RoleFunction)`` for each address of ``probe`` (optionally within ``role``)."""
+        prof = self.require_profile()
+        found = prof.probe_sites(probe)
+        if role is not None:
+            within = [s for s in found if s.role == role]
+            if not within:
+                roles = sorted({s.role for s in found})
+                raise MapscopeError(f"probe {probe} is not in role {role} (it is in: {', '.join(roles)})")
+            found = within
+        return [(Site(s.address, s.function.name, s.function.address, s.file, s.line), s.function) for s in found]
+
+    def conditional_sites(self, role, probe=None, map_address=None, bucket=None, growing=False):
+        """``(Site, condition or None)`` for every place to stop in ``role`` (or at ``probe``,
+        within ``role`` when given), filtered to one header, one bucket, or growing maps."""
+        prof = self.require_profile()
+        if role is not None:
+            prof.role_functions(role)  # an unknown role is an error even with a probe
+        terms = []
+        if map_address is not None:
+            terms.append(conditions.Term("map", map_address))
+        if bucket is not None:
+            terms.append(conditions.Term("bucket", int(bucket)))
+        if growing:
+            terms.append(conditions.Term("growing"))
+        offset = prof.map_types[0].header["oldbuckets"].offset if prof.map_types else 0
+        sites = self.probe_sites(probe, role) if probe else self.role_sites(role)
+        # Conditions differ per function copy: each has its own stack frame layout.
+        return [(site, conditions.render(function, terms, offset)) for site, function in sites]
+
+    # -- watchpoints ---------------------------------------------------------------------------
+
+    def watch_oldbuckets(self, address, map_type):
+        """A hardware watchpoint on the header's oldbuckets; refuses a fifth debug register."""
+        for w in self.watches.values():
+            if w.header == address:
+                raise MapscopeError(f"oldbuckets of 0x{address:x} is watched already (watchpoint #{w.number})")
+        active = self.adapter.hardware_watchpoints_in_use()
+        if active >= HW_WATCHPOINTS:
+            raise MapscopeError(
+                f"no debug register left: x86-64 has {HW_WATCHPOINTS}, {active} in use; delete a watchpoint first"
+            )
+        self.header(address, map_type)  # refuses what is not a map before a register is spent
+        field = map_type.header["oldbuckets"]
+        current = decode.read_uint(self.read, address + field.offset, field.size)
+        number = self.adapter.set_watchpoint(address + field.offset, field.size)
+        watch = Watch(number, address, map_type, current)
+        self.watches[number] = watch
+        return watch
+
+    def watch_hit(self, number, thread_number):
+        """What a stop at watchpoint ``number`` shows (a WatchHit), or None if not ours."""
+        watch = self.watches.get(number)
+        if watch is None:
+            return None
+        field = watch.map_type.header["oldbuckets"]
+        new = decode.read_uint(self.read, watch.header + field.offset, field.size)
+        old, watch.value = watch.value, new
+        thread = self.thread(thread_number)
+        return WatchHit(number, old, new, self.innermost_role(thread), thread.name, thread.number)
+
+    def forget(self, numbers):
+        """Drops bookkeeping of deleted breakpoints and watchpoints."""
+        for n in numbers:
+            self.watches.pop(n, None)
+            self.fatal_breakpoints.discard(n)
+
+    # -- fatal errors --------------------------------------------------------------------------
+
+    def catch_fatal(self):
+        """Breakpoints on the fatal role; returns their sites."""
+        sites = self.role_sites("fatal")
+        for site, _ in sites:
+            self.fatal_breakpoints.add(self.adapter.set_breakpoint(site))
+        return [site for site, _ in sites]
+
+    def fatal_report(self, thread_number):
+        """The misuse a thread stopped at the fatal role reports: ``{message, thread, role,
+        others}``, where ``role`` is the role that detected it and ``others`` lists every other
+        thread inside a map role (``{thread, role, in_fatal}``), by name."""
+        report = {"message": self.fatal_message(thread_number), "thread": None, "role": None, "others": []}
+        for t in self.adapter.threads(with_frames=True):
+            roles = self.roles_of(t)
+            below = next((r for r in roles if r != "fatal"), None)
+            if t.number == thread_number:
+                report.update(thread=t.name, role=below)
+            elif roles:
+                report["others"].append({"thread": t.name, "role": below or "fatal", "in_fatal": "fatal" in roles})
+        report["others"].sort(key=lambda o: o["thread"])
+        return report
+
+    def fatal_message(self, thread_number):
+        """The message passed to the fatal function (parameter ``msg`` in gomap, ``s`` in Go),
+        rendered with the profile's layout of its string type."""
+        types = self.require_profile().types
+        for name in ("msg", "s"):
+            value = self.adapter.frame_variable(thread_number, 0, name)
+            if value is None or value.address is None:
+                continue
+            raw = self.read(value.address, value.size)
+            for type_name in ("&str", "string"):
+                if type_name in types:
+                    return self.renderer().render(type_name, raw).strip('"')
+            return "<message not readable: the profile has no layout for its string type>"
+        return "<message not readable>"
+
+    # -- snapshots -----------------------------------------------------------------------------
+
+    def snapshot(self, maps=None):
+        """Every thread (number, name, role, frames, registers) and the state of ``maps``
+        (``{header address: MapType}``; by default the maps the threads' role frames work on)."""
+        self.require_profile()
+        if not self.adapter.pid():
+            raise MapscopeError("the program is not running: nothing to snapshot")
+        threads = self.adapter.threads(with_frames=True, with_registers=True)
+        found = dict(maps or {})
+        snap = {"threads": [], "maps": []}
+        for t in threads:
+            role = self.innermost_role(t)
+            if role and maps is None:
+                found.update(self._maps_in_frames(t))
+            snap["threads"].append(
+                {
+                    "number": t.number,
+                    "name": t.name,
+                    "lwp": t.lwp,
+                    "role": role,
+                    "frames": [{"pc": f.pc, "function": f.function, "file": f.file, "line": f.line} for f in t.frames],
+                    "registers": t.registers,
+                }
+            )
+        for address, mt in found.items():
+            h = self.header(address, mt)
+            snap["maps"].append(
+                {
+                    "address": address,
+                    "type": mt.description,
+                    "summary": h.summary(),
+                    "count": h.count,
+                    "B": h.B,
+                    "flags": h.flag_names,
+                    "growing": h.growing,
+                    "nevacuate": h.nevacuate,
+                }
+            )
+        return snap
+
+    def _maps_in_frames(self, thread):
+        """Headers that a thread's map-role frames work on (their ``h`` parameter)."""
+        found = {}
+        for index, frame in enumerate(thread.frames):
+            if self.role_function_at(frame.pc) is None:
+                continue
+            hit = self.frame_map(thread.number, index)
+            if hit:
+                found[hit[0]] = hit[1]
+        return found

@@ -1,0 +1,306 @@
+"""A fake debugger: the core's Adapter over a memory image and a scripted program.
+
+Memory comes from an :class:`images.Image` (real memory of the ``grow`` fixture); values are
+declared by the test; the "program" is a script of threads, each a list of places (a backtrace of
+link-time pcs, innermost first) it passes through in order. Resuming a thread runs it to the next
+place where an enabled breakpoint sits; a thread that runs out of places exits, and the program
+ends when all have. That is enough to drive the replay engine without a debugger, and to run the
+adapter conformance suite on the same checks as gdb and lldb.
+"""
+
+import threading
+from dataclasses import dataclass, field
+
+from mapscope_core.adapter import Adapter, Frame, Stop, ThreadInfo, Type, Value
+from mapscope_core.errors import MapscopeError
+
+
+class FakeType(Type):
+    def __init__(self, name, fields=None, target=None, size=8):
+        self._name, self.fields, self._target, self.size = name, dict(fields or {}), target, size
+
+    @property
+    def name(self):
+        return self._name
+
+    def field(self, name):
+        return self.fields.get(name, (None, None))[1]
+
+    def target(self):
+        return self._target
+
+
+class FakeValue(Value):
+    """A value at an address of the image (or a computed one), typed by a FakeType."""
+
+    def __init__(self, adapter, kind, type_, address=None, number=None):
+        self.adapter, self._kind, self._type, self._address, self.number = adapter, kind, type_, address, number
+
+    @property
+    def type(self):
+        return self._type
+
+    @property
+    def native(self):
+        return self
+
+    @property
+    def kind(self):
+        return self._kind
+
+    @property
+    def type_name(self):
+        return self._type.name
+
+    @property
+    def size(self):
+        return self._type.size
+
+    @property
+    def address(self):
+        return self._address
+
+    def as_int(self):
+        if self.number is not None:
+            return self.number
+        return int.from_bytes(self.adapter.read_memory(self._address, self.size), "little")
+
+    def field_names(self):
+        return list(self._type.fields) if self._kind == "struct" else []
+
+    def field(self, name):
+        if self._kind != "struct" or name not in self._type.fields:
+            return None
+        offset, t = self._type.fields[name]
+        return self.adapter.value_at(self._address + offset, t)
+
+    def dereference(self):
+        return self.adapter.value_at(self.as_int(), self._type.target())
+
+
+def kind_of(type_):
+    if type_.fields:
+        return "struct"
+    if type_.name.startswith("*") or type_.name.startswith("map["):
+        return "pointer"
+    return "int"
+
+
+@dataclass
+class FakeThread:
+    number: int
+    name: str
+    places: list  # each a list of link-time pcs, innermost first
+    position: int = -1  # index into places; -1: not started
+    hangs: bool = False  # after its last place it runs forever (until interrupted)
+    variables: dict = field(default_factory=dict)  # (position, frame, name) -> FakeValue
+
+
+class FakeAdapter(Adapter):
+    """The fake debugger."""
+
+    name = "fake"
+
+    def __init__(self, image=None, program="fake-program", symbols=None, exit_status=0):
+        self.image = image
+        self.program = program
+        self.symbols = dict(symbols or {})  # function name -> link-time address
+        self.values = {}  # expression -> FakeValue
+        self.exit_status = exit_status
+        self.threads_ = []
+        self.running = False
+        self.breakpoints = {}  # number -> [address, enabled, condition]
+        self.watchpoints = set()
+        self._next = 1
+        self._interrupted = threading.Event()
+        self.launched_with = None
+        self.element_limit_ = 200
+
+    # -- the program and its memory ------------------------------------------------------------
+
+    def executable(self):
+        return self.program
+
+    def load_program(self, path):
+        self.program = path
+
+    def pid(self):
+        return 4242 if self.running else 0
+
+    def read_memory(self, address, size):
+        if self.image is None:
+            raise MapscopeError(f"cannot read {size} bytes at 0x{address:x}")
+        return self.image.read(address, size)
+
+    def evaluate(self, expression):
+        if expression not in self.values:
+            raise MapscopeError(f"cannot evaluate {expression!r}: no symbol in the fake")
+        return self.values[expression]
+
+    def frame_variable(self, thread_number, frame_index, name):
+        t = self._by_number(thread_number)
+        return t.variables.get((t.position, frame_index, name)) if t else None
+
+    def value_at(self, address, type_):
+        return FakeValue(self, kind_of(type_), type_, address)
+
+    def element_limit(self):
+        return self.element_limit_
+
+    # -- threads -------------------------------------------------------------------------------
+
+    def add_thread(self, name, places, hangs=False):
+        t = FakeThread(len(self.threads_) + 1, name, places, hangs=hangs)
+        self.threads_.append(t)
+        return t
+
+    def _by_number(self, number):
+        return next((t for t in self.threads_ if t.number == number), None)
+
+    def _alive(self):
+        return [t for t in self.threads_ if t.position < len(t.places)]
+
+    def threads(self, with_frames=False, with_registers=False):
+        result = []
+        for t in self._alive():
+            info = ThreadInfo(number=t.number, name=t.name, lwp=1000 + t.number)
+            pcs = t.places[t.position] if t.position >= 0 else []
+            if with_frames:
+                names = {address: name for name, address in self.symbols.items()}
+                info.frames = [Frame(pc=pc, function=names.get(pc, f"fn@{pc:#x}")) for pc in pcs]
+            if with_registers and pcs:
+                info.registers = {"rip": pcs[0]}
+            result.append(info)
+        return result
+
+    def selected_thread(self):
+        alive = self._alive()
+        return alive[0].number if alive else 0
+
+    # -- breakpoints ---------------------------------------------------------------------------
+
+    def set_breakpoint(self, site, condition=None):
+        address = site.address or self.symbols.get(site.function)
+        if address is None:
+            raise MapscopeError(f"fake: no function {site.function}")
+        number = self._next
+        self._next += 1
+        self.breakpoints[number] = [address, True, condition]
+        return number
+
+    def set_watchpoint(self, address, size):
+        number = self._next
+        self._next += 1
+        self.watchpoints.add(number)
+        return number
+
+    def hardware_watchpoints_in_use(self):
+        return len(self.watchpoints)
+
+    def enable_breakpoint(self, number, enabled):
+        if number in self.breakpoints:
+            self.breakpoints[number][1] = enabled
+
+    def delete_breakpoints(self, numbers):
+        for n in numbers:
+            self.breakpoints.pop(n, None)
+            self.watchpoints.discard(n)
+
+    # -- running -------------------------------------------------------------------------------
+
+    def launch(self, args, env, stdout_path):
+        self.launched_with = (list(args), dict(env))
+        self.running = True
+        with open(stdout_path, "w", encoding="utf-8") as f:
+            f.write("fake program output\n")
+        return self._run(self.threads_[:1])
+
+    def resume(self, thread_number):
+        t = self._by_number(thread_number)
+        if t is None:
+            raise MapscopeError(f"no thread {thread_number}")
+        return self._run([t])
+
+    def resume_all(self):
+        return self._run(self._alive())
+
+    def finish(self, thread_number, frame_index):
+        t = self._by_number(thread_number)
+        t.position += 1  # the next place is the caller, after the return
+        if t.position >= len(t.places) and not self._alive():
+            self.running = False
+            return Stop("exited", exit_status=self.exit_status)
+        return Stop("other", t.number)
+
+    def interrupt(self):
+        self._interrupted.set()
+
+    def kill(self):
+        self.running = False
+
+    def _hits(self, pcs):
+        return [n for n, (address, enabled, _) in self.breakpoints.items() if enabled and pcs and pcs[0] == address]
+
+    def _run(self, runnable):
+        """Advances the runnable threads round-robin until one reaches an enabled breakpoint."""
+        while True:
+            alive = [t for t in runnable if t.position < len(t.places)]
+            if not alive:
+                if not self._alive():
+                    self.running = False
+                    return Stop("exited", exit_status=self.exit_status)
+                hanging = [t for t in runnable if t.hangs]
+                if hanging:
+                    self._interrupted.wait(timeout=60)
+                    self._interrupted.clear()
+                    return Stop("signal", hanging[0].number, signal="SIGINT")
+                return Stop("other", runnable[0].number if runnable else 0)
+            for t in alive:
+                t.position += 1
+                stop = self._stop_or_end(t, self._hits(t.places[t.position]) if t.position < len(t.places) else [])
+                if stop is not None:
+                    return stop
+
+    def _stop_or_end(self, t, hits):
+        if t.position >= len(t.places):
+            return None if self._alive() or t.hangs else Stop("exited", exit_status=self.exit_status)
+        return Stop("breakpoint", t.number, hits) if hits else None
+
+
+#: Where the fake puts gomap's ``Map`` handle (the images hold only the header and buckets).
+HANDLE_ADDRESS = 0x1000
+#: The pc of the fake's ``grow::checkpoint`` frame.
+CHECKPOINT_PC = 0x5000
+
+
+def at_checkpoint(image):
+    """A fake stopped where the ``grow`` fixture stops at a checkpoint: thread 1 'grow' in
+    ``grow::checkpoint(map, id)``, ``map`` a ``*mut gomap::Map<i64, i64>``."""
+    mt = image.map_type
+    fake = FakeAdapter(image, program="/fake/target/debug/grow", symbols={"grow::checkpoint": CHECKPOINT_PC})
+    i64 = FakeType("i64")
+    array = FakeType(f"[i64; {mt.constants.bucket_count}]", target=i64, size=mt.key_size * mt.constants.bucket_count)
+    bucket = FakeType(mt.bucket_name, size=mt.bucket_size)
+    bucket.fields = {mt.bucket_members[n]: (f.offset, array) for n, f in mt.bucket.items() if n in ("keys", "elems")}
+    bucket_ptr = FakeType(f"*mut {mt.bucket_name}", target=bucket)
+    header = FakeType(mt.header_name, size=mt.header_size)
+    header.fields = {
+        mt.header_members[n]: (
+            f.offset,
+            bucket_ptr if n in ("buckets", "oldbuckets") else FakeType("usize", size=f.size),
+        )
+        for n, f in mt.header.items()
+    }
+    handle = FakeType("gomap::Map<i64, i64>", {"hmap": (0, FakeType(f"*mut {mt.header_name}", target=header))}, size=16)
+    image.regions[HANDLE_ADDRESS] = image.header.to_bytes(8, "little") + bytes(8)
+    fake.values["map"] = FakeValue(
+        fake, "pointer", FakeType("*mut gomap::Map<i64, i64>", target=handle), number=HANDLE_ADDRESS
+    )
+    fake.values["*map"] = fake.value_at(HANDLE_ADDRESS, handle)
+    fake.values["id"] = FakeValue(fake, "int", FakeType("u32", size=4), number=image.checkpoint)
+    main = fake.add_thread("grow", [[CHECKPOINT_PC, CHECKPOINT_PC + 0x100]])
+    main.position = 0
+    main.variables[(0, 0, "id")] = fake.values["id"]
+    main.variables[(0, 0, "map")] = fake.values["map"]
+    fake.running = True
+    return fake
