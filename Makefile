@@ -36,8 +36,8 @@ test-python: build
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	ruff check python gdb-scripts bench $(wildcard lldb-scripts)
-	ruff format --check python gdb-scripts bench $(wildcard lldb-scripts)
+	ruff check python gdb-scripts lldb-scripts bench
+	ruff format --check python gdb-scripts lldb-scripts bench
 
 # The gomap stress run under valgrind memcheck: no invalid access, no leak.
 valgrind:

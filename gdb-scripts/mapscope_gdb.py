@@ -26,6 +26,7 @@ from mapscope_core.typenames import printer_wants  # noqa: E402
 
 _REGISTERS = ("rip", "rsp", "rbp", "rax", "rbx", "rcx", "rdx", "rsi", "rdi") + tuple(f"r{i}" for i in range(8, 16))
 _MAX_FRAMES = 64
+_WATCHPOINT_TYPES = (gdb.BP_WATCHPOINT, gdb.BP_HARDWARE_WATCHPOINT, gdb.BP_READ_WATCHPOINT, gdb.BP_ACCESS_WATCHPOINT)
 _KINDS = {
     gdb.TYPE_CODE_INT: "int",
     gdb.TYPE_CODE_PTR: "pointer",
@@ -213,6 +214,9 @@ class GdbAdapter(Adapter):
         kinds = (gdb.BP_HARDWARE_WATCHPOINT, gdb.BP_READ_WATCHPOINT, gdb.BP_ACCESS_WATCHPOINT)
         return sum(1 for bp in gdb.breakpoints() if bp.type in kinds and bp.enabled)
 
+    def delete_watchpoint(self, number):
+        self.delete_breakpoints([number])  # gdb numbers both alike
+
     def enable_breakpoint(self, number, enabled):
         for bp in gdb.breakpoints():
             if bp.number == number:
@@ -304,7 +308,9 @@ def _stop_of(event):
     thread = gdb.selected_thread()
     number = thread.num if thread else 0
     if isinstance(event, gdb.BreakpointEvent):
-        return Stop("breakpoint", number, [b.number for b in event.breakpoints])
+        watches = [b.number for b in event.breakpoints if b.type in _WATCHPOINT_TYPES]
+        others = [b.number for b in event.breakpoints if b.type not in _WATCHPOINT_TYPES]
+        return Stop("breakpoint", number, others, watches)
     if isinstance(event, gdb.SignalEvent):
         return Stop("signal", number, signal=event.stop_signal)
     return Stop("other", number)

@@ -102,6 +102,7 @@ class Stop:
     kind: str  # "breakpoint" (also watchpoints), "exited", "signal", "other"
     thread: int = 0  # debugger thread number of the thread that stopped
     breakpoints: list = field(default_factory=list)  # numbers of the breakpoints it hit
+    watchpoints: list = field(default_factory=list)  # numbers of the watchpoints that triggered
     exit_status: object = None
     signal: str = ""
 
@@ -220,11 +221,15 @@ class Adapter(abc.ABC):
 
     @abc.abstractmethod
     def enable_breakpoint(self, number, enabled):
-        """Enables or disables a breakpoint or watchpoint."""
+        """Enables or disables a breakpoint."""
 
     @abc.abstractmethod
     def delete_breakpoints(self, numbers):
-        """Deletes breakpoints and watchpoints; unknown numbers are ignored."""
+        """Deletes breakpoints; unknown numbers are ignored."""
+
+    @abc.abstractmethod
+    def delete_watchpoint(self, number):
+        """Deletes a watchpoint (watchpoints are numbered apart from breakpoints in lldb)."""
 
     # -- running (the replay engine) -----------------------------------------------------------
 

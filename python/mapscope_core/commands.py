@@ -13,7 +13,7 @@ import shlex
 from dataclasses import dataclass
 
 from . import printer, replay, scenario, transcript
-from .errors import MapscopeError, guarded, one_line
+from .errors import BadInput, MapscopeError, guarded, one_line
 from .target import Target
 
 
@@ -122,8 +122,14 @@ COMMANDS = (
 )
 _BY_NAME = {c.name: c for c in COMMANDS}
 
+
+def _usage_line(c):
+    text = f"hmap {c.name} {c.usage}"
+    return text.ljust(36) + c.summary if len(text) < 36 else f"{text}\n{'':36}{c.summary}"
+
+
 USAGE = "\n".join(
-    [f"hmap {c.name} {c.usage}".ljust(36) + " " + c.summary for c in COMMANDS]
+    [_usage_line(c) for c in COMMANDS]
     + ["MAP is a debugger expression (a gomap Map, a header pointer, a Go map) or a header address."]
 )
 
@@ -144,6 +150,10 @@ def parse(name, argument_text):
     except ValueError as e:
         raise MapscopeError(f"hmap {name}: {e}") from None
     return cmd.parser().parse_args(argv)
+
+
+#: The last line of a batch replay's output: its exit status.
+REPLAY_STATUS = "replay exit status: "
 
 
 class Commands:
@@ -316,7 +326,7 @@ class Commands:
             binary = scenario.find_fixture(scen)
             self.adapter.load_program(binary)
         if scenario.program_name(binary) != scen.fixture:
-            raise MapscopeError(f"scenario {scen.name} runs {scen.fixture}, but the debugger has {binary}")
+            raise BadInput(f"scenario {scen.name} runs {scen.fixture}, but the debugger has {binary}")
         events = replay.Engine(self.target).run(scen)
         if transcript_file:
             transcript.write(transcript_file, events)
@@ -332,12 +342,17 @@ class Commands:
         return passed, text + f"\ntranscript matches {expected}"
 
     def batch_replay(self, scenario_path, transcript_file=None, bless=False):
-        """The batch entry point's logic: ``(exit status, text)``; 0 passed, 1 failed."""
+        """The batch entry point's logic: ``(exit status, text)``, the status 0 (passed and the
+        transcript matched), 1 (failed) or 2 (bad input), also stated on the text's last line
+        (``mapscope replay`` reads it there)."""
         try:
             passed, text = guarded(self.replay, scenario_path, transcript_file, bless)
+            status = 0 if passed else 1
+        except BadInput as e:
+            status, text = 2, f"replay refused: {e}"
         except MapscopeError as e:
-            passed, text = False, f"replay failed: {e}"
-        return (0 if passed else 1), text
+            status, text = 1, f"replay failed: {e}"
+        return status, f"{text}\n{REPLAY_STATUS}{status}"
 
     # -- stops -----------------------------------------------------------------------------------
 
@@ -347,15 +362,15 @@ class Commands:
         reports = []
         if self.target.replaying:
             return reports
-        for number in stop.breakpoints:
-            try:
+        try:
+            for number in stop.watchpoints:
                 hit = self.target.watch_hit(number, stop.thread)
                 if hit is not None:
                     reports.append(format_watch_hit(hit))
-                elif number in self.target.fatal_breakpoints:
-                    reports.append(format_fatal(self.target.fatal_report(stop.thread)))
-            except Exception as e:  # noqa: BLE001 - a stop report must never break the stop
-                reports.append(f"hmap: {one_line(e)}")
+            if self.target.fatal_breakpoints & set(stop.breakpoints):
+                reports.append(format_fatal(self.target.fatal_report(stop.thread)))
+        except Exception as e:  # noqa: BLE001 - a stop report must never break the stop
+            reports.append(f"hmap: {one_line(e)}")
         return reports
 
 

@@ -20,6 +20,10 @@ class MapscopeError(Exception):
         return one_line_text(super().__str__())
 
 
+class BadInput(MapscopeError):
+    """The user's input (a scenario, its program) is wrong: batch replays exit with 2."""
+
+
 def one_line_text(text):
     """``text`` as one line: line breaks become " | ", other control characters are escaped
     (a user's argument echoed into a message must not move the cursor or ring the terminal)."""

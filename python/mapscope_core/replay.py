@@ -23,7 +23,7 @@ import threading
 import time
 
 from .adapter import Site
-from .errors import MapscopeError
+from .errors import BadInput, MapscopeError
 
 #: Stops one step may pass over before the engine gives up on it.
 MAX_STOPS_PER_STEP = 20000
@@ -50,7 +50,7 @@ class Engine:
         self.watch = None  # the oldbuckets Watch, once set
         self.header = None  # (address, map type) of the map the schedule works on
         self.all_breakpoints = []  # everything the engine set, deleted at the end
-        self.target.require_profile()
+        self._check_targets()
         self.emit("start", fixture=scenario.fixture, args=scenario.args, threads=scenario.threads)
         with tempfile.TemporaryDirectory(prefix="mapscope-replay-") as tmp:
             stdout = os.path.join(tmp, "stdout")
@@ -71,7 +71,9 @@ class Engine:
                 watchdog.cancel()
                 self.adapter.kill()
                 self.adapter.delete_breakpoints(self.all_breakpoints)
-                self.target.forget(self.all_breakpoints)
+                if self.watch is not None:
+                    self.adapter.delete_watchpoint(self.watch.number)
+                    self.target.forget([self.watch.number])
             if os.path.exists(stdout):
                 with open(stdout, encoding="utf-8", errors="replace") as f:
                     for line in f.read().splitlines():
@@ -80,6 +82,19 @@ class Engine:
         failures = check(scenario, self.events)
         self.emit("outcome", result="fail" if failures else "pass", failures=failures)
         return self.events
+
+    def _check_targets(self):
+        """Refuses, as bad input, a step whose role or probe this program does not have."""
+        profile = self.target.require_profile()
+        for number, step in enumerate(self.scenario.steps, start=1):
+            kind, name = step.target.kind, step.target.name
+            try:
+                if kind == "role":
+                    profile.role_functions(name)
+                elif kind == "probe":
+                    profile.probe_sites(name)
+            except MapscopeError as e:
+                raise BadInput(f"scenario {self.scenario.name}, step {number}: {e}") from None
 
     # -- events --------------------------------------------------------------------------------
 
@@ -207,7 +222,7 @@ class Engine:
     def _run_out(self):
         """All threads run to the end; fatal reports on the way are recorded."""
         for bp in self.all_breakpoints:
-            if bp not in self.fatal_bps and (self.watch is None or bp != self.watch.number):
+            if bp not in self.fatal_bps:
                 self.adapter.enable_breakpoint(bp, False)
         for _ in range(MAX_STOPS_PER_STEP):
             self._check_time("running to the end")
@@ -221,7 +236,7 @@ class Engine:
 
     def _passing(self, stop):
         """Records what a stop on the way shows (a watchpoint hit), before running on."""
-        if self.watch is not None and self.watch.number in stop.breakpoints:
+        if self.watch is not None and self.watch.number in stop.watchpoints:
             hit = self.target.watch_hit(self.watch.number, stop.thread)
             self.emit("watch", change=hit.change, role=hit.role, thread=hit.thread)
 
@@ -250,7 +265,6 @@ class Engine:
             self._snapshot()
         if self.scenario.watch_oldbuckets and self.watch is None and self.header:
             self.watch = self.target.watch_oldbuckets(*self.header)
-            self.all_breakpoints.append(self.watch.number)
 
     def _snapshot(self):
         """Where every thread is: its map role and function, or that it is in none."""

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import tomllib
 
-from .errors import MapscopeError
+from .errors import BadInput
 
 #: What a step can run a thread to.
 TARGET_KINDS = ("role", "probe", "return", "fatal", "end")
@@ -94,11 +94,11 @@ def load(path):
         with open(p, "rb") as f:
             data = tomllib.load(f)
     except OSError as e:
-        raise MapscopeError(f"cannot read scenario {path}: {e.strerror}") from None
+        raise BadInput(f"cannot read scenario {path}: {e.strerror}") from None
     except tomllib.TOMLDecodeError as e:
-        raise MapscopeError(f"scenario {path} is not valid TOML: {e}") from None
+        raise BadInput(f"scenario {path} is not valid TOML: {e}") from None
     except UnicodeDecodeError:
-        raise MapscopeError(f"scenario {path} is not UTF-8 text") from None
+        raise BadInput(f"scenario {path} is not UTF-8 text") from None
     return parse(data, p)
 
 
@@ -107,14 +107,14 @@ class _Fields:
 
     def __init__(self, table, where, allowed, noun="key(s)"):
         if not isinstance(table, dict):
-            raise MapscopeError(f"{where}: must be a table")
+            raise BadInput(f"{where}: must be a table")
         unknown = sorted(set(table) - set(allowed))
         if unknown:
-            raise MapscopeError(f"{where}: unknown {noun} {', '.join(map(str, unknown))}")
+            raise BadInput(f"{where}: unknown {noun} {', '.join(map(str, unknown))}")
         self.table, self.where = table, where
 
     def _bad(self, key, what):
-        return MapscopeError(f"{self.where}: '{key}' must be {what}, not {self.table[key]!r}")
+        return BadInput(f"{self.where}: '{key}' must be {what}, not {self.table[key]!r}")
 
     def has(self, key):
         return key in self.table
@@ -122,7 +122,7 @@ class _Fields:
     def string(self, key, default=None, nonempty=True):
         if key not in self.table:
             if default is None:
-                raise MapscopeError(f"{self.where}: missing '{key}'")
+                raise BadInput(f"{self.where}: missing '{key}'")
             return default
         value = self.table[key]
         if not isinstance(value, str) or (nonempty and not value.strip()):
@@ -132,7 +132,7 @@ class _Fields:
     def strings(self, key, default=None):
         if key not in self.table:
             if default is None:
-                raise MapscopeError(f"{self.where}: missing '{key}'")
+                raise BadInput(f"{self.where}: missing '{key}'")
             return default
         value = self.table[key]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -158,10 +158,10 @@ def parse(data, path=Path("<scenario>")):
     top = _Fields(data, f"scenario {path}", _TOP_KEYS)
     threads = top.strings("threads")
     if not threads or len(set(threads)) != len(threads) or not all(t.strip() for t in threads):
-        raise MapscopeError(f"{top.where}: 'threads' must name at least one thread, each once")
+        raise BadInput(f"{top.where}: 'threads' must name at least one thread, each once")
     steps = data.get("step")
     if not isinstance(steps, list) or not steps:
-        raise MapscopeError(f"{top.where}: needs at least one [[step]]")
+        raise BadInput(f"{top.where}: needs at least one [[step]]")
     time_limit = data.get("time_limit", 30)
     if (
         not isinstance(time_limit, (int, float))
@@ -169,7 +169,7 @@ def parse(data, path=Path("<scenario>")):
         or not math.isfinite(time_limit)
         or not 0 < time_limit <= MAX_TIME_LIMIT
     ):
-        raise MapscopeError(
+        raise BadInput(
             f"{top.where}: 'time_limit' must be seconds, above 0 and at most {MAX_TIME_LIMIT}, not {time_limit!r}"
         )
     env = data.get("env", {})
@@ -177,7 +177,7 @@ def parse(data, path=Path("<scenario>")):
         isinstance(k, str) and k.isidentifier() and isinstance(v, (str, int)) and not isinstance(v, bool)
         for k, v in env.items()
     ):
-        raise MapscopeError(f"{top.where}: 'env' must be a table of NAME = \"value\"")
+        raise BadInput(f"{top.where}: 'env' must be a table of NAME = \"value\"")
     return Scenario(
         name=path.stem,
         path=str(path),
@@ -197,7 +197,7 @@ def parse(data, path=Path("<scenario>")):
 def _fixture_name(top):
     name = top.string("fixture")
     if "/" in name or name in (".", ".."):
-        raise MapscopeError(f"{top.where}: 'fixture' is a program name, not a path: {name!r}")
+        raise BadInput(f"{top.where}: 'fixture' is a program name, not a path: {name!r}")
     return name
 
 
@@ -209,7 +209,7 @@ def _expect(raw, threads, where):
     if e.has("fatal"):
         value = raw["fatal"]
         if value is not False and not (isinstance(value, str) and value):
-            raise MapscopeError(f"{e.where}: 'fatal' must be a message or false, not {value!r}")
+            raise BadInput(f"{e.where}: 'fatal' must be a message or false, not {value!r}")
         expect["fatal"] = value
     if e.has("fatal_thread"):
         expect["fatal_thread"] = _declared(e.string("fatal_thread"), threads, e.where, "fatal_thread")
@@ -226,7 +226,7 @@ def _expect(raw, threads, where):
 
 def _declared(name, threads, where, key):
     if name not in threads:
-        raise MapscopeError(f"{where}: '{key}': thread {name!r} is not one of {', '.join(threads)}")
+        raise BadInput(f"{where}: '{key}': thread {name!r} is not one of {', '.join(threads)}")
     return name
 
 
@@ -236,17 +236,17 @@ def _step(raw, number, threads, where):
     until = s.string("until")
     kind, _, name = until.strip().partition(" ")
     if kind not in TARGET_KINDS or (kind in ("role", "probe")) != bool(name.strip()):
-        raise MapscopeError(
+        raise BadInput(
             f"{s.where}: 'until' must be 'role NAME', 'probe NAME', 'return', 'fatal' or 'end', not {until!r}"
         )
     if s.has("show_bucket") and s.has("show_new_bucket"):
-        raise MapscopeError(f"{s.where}: give 'show_bucket' or 'show_new_bucket', not both")
+        raise BadInput(f"{s.where}: give 'show_bucket' or 'show_new_bucket', not both")
     show_old = s.integer("show_bucket", 0, _MAX_BUCKET)
     show_new = s.integer("show_new_bucket", 0, _MAX_BUCKET)
     bucket = s.integer("bucket", 0, _MAX_BUCKET)
     growing = s.boolean("growing")
     if (bucket is not None or growing) and kind not in ("role", "probe"):
-        raise MapscopeError(f"{s.where}: 'bucket' and 'growing' filter a role or probe, not {kind!r}")
+        raise BadInput(f"{s.where}: 'bucket' and 'growing' filter a role or probe, not {kind!r}")
     return Step(
         thread=thread,
         target=Target(kind, name.strip()),
@@ -278,7 +278,7 @@ def find_fixture(scen):
     for candidate in candidates:
         if candidate.is_file():
             return str(candidate)
-    raise MapscopeError(
+    raise BadInput(
         f"program {scen.fixture} of scenario {scen.name} not found: build it (cargo build -p fixtures) "
         "or set MAPSCOPE_FIXTURES to its directory"
     )

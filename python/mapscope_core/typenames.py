@@ -112,9 +112,9 @@ def key_elem_of(type_name):
     return None
 
 
-#: Struct names whose values the printer shows as maps: gomap's handle and header. Go maps are
+#: Generic structs whose values the printer shows as maps: gomap's handle and header. Go maps are
 #: pointers whose type name starts with ``map[``.
-_GOMAP_MAP_STRUCTS = ("gomap::Map<", "gomap::runtime::Hmap<")
+PRINTED_STRUCTS = ("gomap::Map", "gomap::runtime::Hmap")
 
 
 def printer_wants(kind, type_name):
@@ -124,5 +124,5 @@ def printer_wants(kind, type_name):
     if kind == "pointer":
         return name.startswith("map[")
     if kind == "struct":
-        return name.startswith(_GOMAP_MAP_STRUCTS) and key_elem_of(name) is not None
+        return name.startswith(tuple(f"{s}<" for s in PRINTED_STRUCTS)) and key_elem_of(name) is not None
     return False

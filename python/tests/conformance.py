@@ -125,7 +125,7 @@ def check_watchpoints_count_debug_registers(w):
     field = mt.header["oldbuckets"]
     number = w.adapter.set_watchpoint(address + field.offset, field.size)
     assert w.adapter.hardware_watchpoints_in_use() == before + 1
-    w.adapter.delete_breakpoints([number])
+    w.adapter.delete_watchpoint(number)
     assert w.adapter.hardware_watchpoints_in_use() == before
 
 

@@ -112,6 +112,7 @@ class FakeAdapter(Adapter):
         self.breakpoints = {}  # number -> [address, enabled, condition]
         self.watchpoints = set()
         self._next = 1
+        self._next_watch = 0
         self._interrupted = threading.Event()
         self.launched_with = None
         self.element_limit_ = 200
@@ -189,8 +190,8 @@ class FakeAdapter(Adapter):
         return number
 
     def set_watchpoint(self, address, size):
-        number = self._next
-        self._next += 1
+        self._next_watch += 1  # numbered apart from breakpoints, as in lldb
+        number = self._next_watch
         self.watchpoints.add(number)
         return number
 
@@ -204,7 +205,9 @@ class FakeAdapter(Adapter):
     def delete_breakpoints(self, numbers):
         for n in numbers:
             self.breakpoints.pop(n, None)
-            self.watchpoints.discard(n)
+
+    def delete_watchpoint(self, number):
+        self.watchpoints.discard(number)
 
     # -- running -------------------------------------------------------------------------------
 

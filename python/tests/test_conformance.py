@@ -73,17 +73,15 @@ def lldb_verdicts(tmp_path_factory):
     if not shutil.which("lldb-16"):
         pytest.skip("lldb-16 is not installed")
     truth = tmp_path_factory.mktemp("lldb") / "truth.txt"
-    script = (
-        "import sys; sys.path[:0] = ['python/tests']; import conformance, mapscope_lldb; "
-        f"conformance.run_in_debugger(mapscope_lldb.commands_of(lldb.debugger).adapter, {str(truth)!r})"
-    )
     command = [
         "lldb-16",
         "-b",
         "-o",
         "command script import lldb-scripts/mapscope.py",
         "-o",
-        f"script {script}",
+        "command script import python/tests/lldb_conformance.py",
+        "-o",
+        f"conformance-run {truth}",
         str(_grow()),
     ]
     return _debugger_verdicts(command, truth)

@@ -98,6 +98,29 @@ locations; when the line has no code, the next line that has some is used.")]
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Replay a scenario in gdb or lldb and check it against its expected transcript.
+    #[command(after_help = "Examples:
+  mapscope replay fixtures/scenarios/ghost-read.toml
+  mapscope replay fixtures/scenarios/ghost-read.toml --debugger lldb
+  mapscope replay my.toml --bless            # write my.expected.jsonl from this run
+
+Exit codes: 0 passed and the transcript matched; 1 failed (the reason and the diff are
+shown); 2 bad input (no such scenario, a malformed one, its program not found).
+The scenario's program is found in $MAPSCOPE_FIXTURES, else in target/debug of the
+checkout that holds the scenario. docs/scenarios.md describes scenarios.")]
+    Replay {
+        /// The scenario (TOML).
+        scenario: PathBuf,
+        /// The debugger to replay in.
+        #[arg(long, value_enum, default_value = "gdb")]
+        debugger: crate::frontends::Debugger,
+        /// Also write this run's transcript to FILE.
+        #[arg(long)]
+        transcript: Option<PathBuf>,
+        /// Rewrite the expected transcript from this run (on purpose).
+        #[arg(long)]
+        bless: bool,
+    },
     /// Benchmark floor: read (and decompress) all .debug_* sections once.
     #[command(hide = true)]
     ReadSections { bin: PathBuf },
@@ -175,6 +198,12 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
                 None => write_out(out, &text),
             }
         }
+        Command::Replay {
+            scenario,
+            debugger,
+            transcript,
+            bless,
+        } => crate::frontends::replay(&scenario, debugger, transcript.as_deref(), bless),
         Command::ReadSections { bin } => {
             let file = MappedFile::open(&bin)?;
             let binary = Binary::parse(&file)?;

@@ -7,7 +7,7 @@
 //! | code | meaning |
 //! | --- | --- |
 //! | 0 | success |
-//! | 1 | not found: unknown type, symbol, address or line; no map runtime in the binary |
+//! | 1 | not found: unknown type, symbol, address or line; no map runtime in the binary; a replay failed |
 //! | 2 | bad input or usage: missing file, directory, not ELF, corrupt ELF or DWARF, no debug info |
 //! | 3 | ambiguous type name: several different types match (candidates are listed) |
 //! | 4 | output could not be written |
@@ -60,15 +60,18 @@ pub enum Error {
     Usage(String),
     /// Output could not be written.
     Output(String),
+    /// A replayed scenario did not pass (its account has been shown).
+    ReplayFailed(String),
 }
 
 impl Error {
     /// The process exit code for this error (see the module documentation).
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::TypeNotFound { .. } | Error::NotFound(_) | Error::NoMapRuntime(_) => {
-                EXIT_NOT_FOUND
-            }
+            Error::TypeNotFound { .. }
+            | Error::NotFound(_)
+            | Error::NoMapRuntime(_)
+            | Error::ReplayFailed(_) => EXIT_NOT_FOUND,
             Error::AmbiguousType { .. } => EXIT_AMBIGUOUS,
             Error::Output(_) => EXIT_OUTPUT,
             _ => EXIT_BAD_INPUT,
@@ -116,6 +119,7 @@ impl fmt::Display for Error {
             ),
             Error::Usage(m) => write!(f, "{m}"),
             Error::Output(m) => write!(f, "cannot write output: {m}"),
+            Error::ReplayFailed(m) => write!(f, "{m}"),
         }
     }
 }

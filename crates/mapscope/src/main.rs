@@ -2,6 +2,7 @@
 //! parses arguments, prints results and maps errors to exit codes.
 
 mod cli;
+mod frontends;
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -1,0 +1,266 @@
+//! `mapscope replay`: the front door to the debugger front-ends.
+//!
+//! A replay runs inside gdb or lldb (the Python core drives the debugger); this module finds the
+//! front-end scripts, starts the debugger in batch mode on the scenario, shows the core's account
+//! and turns the core's verdict line into the exit status (0 passed, 1 failed, 2 bad input).
+//!
+//! The scripts come from `$MAPSCOPE_HOME`, else from the checkout this binary was built in (a
+//! directory above the executable that has `gdb-scripts/mapscope.py`), else from the copy built
+//! into this binary, written once to `$XDG_CACHE_HOME/mapscope/scripts-DIGEST`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use mapscope::error::{Error, Result};
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/scripts.rs"));
+}
+
+/// The debuggers a replay runs in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Debugger {
+    Gdb,
+    Lldb,
+}
+
+/// The core's last line of a batch replay (python/mapscope_core/commands.py, REPLAY_STATUS).
+const STATUS_LINE: &str = "replay exit status: ";
+
+/// Runs `scenario` in `debugger`; Ok when it passed and its transcript matched.
+pub fn replay(
+    scenario: &Path,
+    debugger: Debugger,
+    transcript: Option<&Path>,
+    bless: bool,
+) -> Result<()> {
+    if !scenario.is_file() {
+        return Err(Error::Usage(format!(
+            "no scenario file {}",
+            quoted(scenario)
+        )));
+    }
+    let scenario = std::fs::canonicalize(scenario).map_err(|source| Error::Open {
+        path: scenario.to_path_buf(),
+        source,
+    })?;
+    let scripts = scripts()?;
+    let transcript = transcript.map(absolute);
+    let call = format!(
+        "{}, {}, {}",
+        python_str(&scenario)?,
+        transcript
+            .as_deref()
+            .map(python_str)
+            .transpose()?
+            .unwrap_or_else(|| "None".into()),
+        if bless { "True" } else { "False" }
+    );
+    let mut command = match debugger {
+        Debugger::Gdb => {
+            let mut c = Command::new(executable(&["gdb"])?);
+            c.args(["-nx", "-batch", "-x"])
+                .arg(scripts.join("gdb-scripts/mapscope.py"))
+                .arg("-ex")
+                .arg(format!("python replay_main({call})"));
+            c
+        }
+        Debugger::Lldb => {
+            let mut c = Command::new(executable(&["lldb-16", "lldb"])?);
+            let import = scripts.join("lldb-scripts/mapscope.py");
+            c.arg("-b")
+                .arg("-o")
+                .arg(format!("command script import {}", python_str(&import)?))
+                .arg("-o")
+                .arg(format!(
+                    "script import mapscope_lldb; mapscope_lldb.replay_main(lldb.debugger, {call})"
+                ));
+            c
+        }
+    };
+    // The core builds profiles with this very mapscope.
+    if let Ok(me) = std::env::current_exe() {
+        command.env("MAPSCOPE", me);
+    }
+    let name = match debugger {
+        Debugger::Gdb => "gdb",
+        Debugger::Lldb => "lldb",
+    };
+    eprintln!("mapscope replay: {} under {name}", scenario.display());
+    let done = command
+        .output()
+        .map_err(|e| Error::Usage(format!("cannot start the debugger: {e}")))?;
+    let text =
+        String::from_utf8_lossy(&done.stdout).into_owned() + &String::from_utf8_lossy(&done.stderr);
+    let (account, status) = verdict(&text);
+    match status {
+        Some(0) => {
+            print!("{account}");
+            Ok(())
+        }
+        Some(2) => {
+            print!("{account}");
+            Err(Error::Usage("the scenario was refused (see above)".into()))
+        }
+        Some(_) => {
+            print!("{account}");
+            Err(Error::ReplayFailed("the replay failed (see above)".into()))
+        }
+        None => {
+            print!("{text}");
+            Err(Error::ReplayFailed(format!(
+                "the debugger ended without a verdict (status {})",
+                done.status
+            )))
+        }
+    }
+}
+
+/// The core's account (from its first line to the verdict line) and the verdict.
+fn verdict(output: &str) -> (String, Option<i32>) {
+    let lines: Vec<&str> = output.lines().collect();
+    let Some(end) = lines.iter().rposition(|l| l.starts_with(STATUS_LINE)) else {
+        return (String::new(), None);
+    };
+    let status = lines[end][STATUS_LINE.len()..].trim().parse().ok();
+    let start = lines[..end]
+        .iter()
+        .position(|l| {
+            l.starts_with("replay of ")
+                || l.starts_with("replay failed:")
+                || l.starts_with("replay refused:")
+        })
+        .unwrap_or(end);
+    let mut account = lines[start..end].join("\n");
+    account.push('\n');
+    (account, status)
+}
+
+/// A directory holding gdb-scripts/, lldb-scripts/ and python/mapscope_core/.
+fn scripts() -> Result<PathBuf> {
+    let is_checkout = |d: &Path| d.join("gdb-scripts/mapscope.py").is_file();
+    if let Some(home) = std::env::var_os("MAPSCOPE_HOME") {
+        let home = PathBuf::from(home);
+        if is_checkout(&home) {
+            return Ok(home);
+        }
+    }
+    if let Ok(me) = std::env::current_exe().and_then(std::fs::canonicalize) {
+        if let Some(found) = me.ancestors().find(|d| is_checkout(d)) {
+            return Ok(found.to_path_buf());
+        }
+    }
+    extract()
+}
+
+/// Writes the embedded scripts under the cache directory (once per version of them).
+fn extract() -> Result<PathBuf> {
+    if embedded::SCRIPTS.is_empty() {
+        return Err(Error::Usage(
+            "this mapscope was built without its debugger scripts; set MAPSCOPE_HOME to a checkout"
+                .into(),
+        ));
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("mapscope");
+    let dir = base.join(format!("scripts-{:016x}", embedded::DIGEST));
+    if dir.join("gdb-scripts/mapscope.py").is_file() {
+        return Ok(dir);
+    }
+    let partial = base.join(format!(
+        "scripts-{:016x}.{}",
+        embedded::DIGEST,
+        std::process::id()
+    ));
+    let write = |path: &Path, text: &str| -> std::io::Result<()> {
+        std::fs::create_dir_all(path.parent().expect("relative paths have a parent"))?;
+        std::fs::write(path, text)
+    };
+    let failed = |e: std::io::Error| Error::Output(format!("{}: {e}", partial.display()));
+    for (name, text) in embedded::SCRIPTS {
+        write(&partial.join(name), text).map_err(failed)?;
+    }
+    // Another mapscope may have extracted the same scripts meanwhile: either copy will do.
+    if std::fs::rename(&partial, &dir).is_err() {
+        let _ = std::fs::remove_dir_all(&partial);
+    }
+    Ok(dir)
+}
+
+fn executable(candidates: &[&str]) -> Result<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for name in candidates {
+        for dir in std::env::split_paths(&path) {
+            let candidate = dir.join(name);
+            if candidate.is_file() {
+                return Ok(candidate);
+            }
+        }
+    }
+    Err(Error::Usage(format!(
+        "{} not found on PATH (on Debian 12: make deps)",
+        candidates.join(" or ")
+    )))
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::env::current_dir()
+        .map(|d| d.join(path))
+        .unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// A Python string literal of a path (a JSON string is one).
+fn python_str(path: &Path) -> Result<String> {
+    let text = path
+        .to_str()
+        .ok_or_else(|| Error::Usage(format!("{} is not UTF-8", quoted(path))))?;
+    serde_json::to_string(text).map_err(|e| Error::Output(e.to_string()))
+}
+
+fn quoted(path: &Path) -> String {
+    path.display().to_string().escape_debug().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_account_is_cut_from_debugger_noise() {
+        let out = "warning: auto-load\nreplay of x: threads a\n  step 1\noutcome: PASS\nreplay exit status: 0\n";
+        let (account, status) = verdict(out);
+        assert_eq!(status, Some(0));
+        assert_eq!(account, "replay of x: threads a\n  step 1\noutcome: PASS\n");
+        assert_eq!(verdict("gdb crashed\n").1, None);
+        assert_eq!(
+            verdict("replay refused: bad\nreplay exit status: 2").1,
+            Some(2)
+        );
+    }
+
+    #[test]
+    fn paths_become_python_strings() {
+        assert_eq!(
+            python_str(Path::new("/a/b \"c\".toml")).unwrap(),
+            r#""/a/b \"c\".toml""#
+        );
+    }
+
+    #[test]
+    fn the_embedded_scripts_are_the_front_ends() {
+        let names: Vec<&str> = embedded::SCRIPTS.iter().map(|(n, _)| *n).collect();
+        for needed in [
+            "gdb-scripts/mapscope.py",
+            "lldb-scripts/mapscope.py",
+            "python/mapscope_core/commands.py",
+        ] {
+            assert!(
+                names.contains(&needed),
+                "{needed} is not embedded: {names:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,24 @@
+"""mapscope for lldb: the ``hmap`` commands, the map summary and children providers, and the stop
+reports.
+
+    (lldb) command script import lldb-scripts/mapscope.py
+    $ lldb-16 -b -o 'command script import lldb-scripts/mapscope.py' \\
+          -o 'hmap replay fixtures/scenarios/ghost-read.toml'
+
+This file only puts the front-end on Python's path and lets it register itself, so that its names
+stay in their own module.
+"""
+
+import os
+import sys
+
+_HERE = os.path.dirname(os.path.abspath(os.path.expanduser(__file__)))
+for _path in (_HERE, os.path.join(os.path.dirname(_HERE), "python")):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+
+import mapscope_lldb  # noqa: E402
+
+
+def __lldb_init_module(debugger, internal_dict):
+    mapscope_lldb.install(debugger)
