@@ -169,7 +169,7 @@ class GdbAdapter(Adapter):
         return result
 
     def selected_thread(self):
-        thread = gdb.selected_thread()
+        thread = _selected()
         return thread.num if thread else 0
 
     def set_breakpoint(self, site, condition=None):
@@ -304,8 +304,16 @@ class _StopRecorder:
         return self.last
 
 
+def _selected():
+    """The selected thread, or None (also when it has just exited: gdb then raises)."""
+    try:
+        return gdb.selected_thread()
+    except SystemError:
+        return None
+
+
 def _stop_of(event):
-    thread = gdb.selected_thread()
+    thread = _selected()
     number = thread.num if thread else 0
     if isinstance(event, gdb.BreakpointEvent):
         watches = [b.number for b in event.breakpoints if b.type in _WATCHPOINT_TYPES]
@@ -335,7 +343,7 @@ class _SelectionKept:
     """Restores the selected thread and frame after walking other threads."""
 
     def __enter__(self):
-        self.thread = gdb.selected_thread()
+        self.thread = _selected()
         try:
             self.frame = gdb.selected_frame()
         except gdb.error:

@@ -532,12 +532,17 @@ class StopHook:
 
     def __init__(self, target, extra_args, internal_dict):
         self.target = target
+        self.reported = None  # the stop id last reported on
 
     def handle_stop(self, exe_ctx, stream):
         commands = commands_of(self.target.GetDebugger())
         target = commands.target
         if target.replaying or not (target.watches or target.fatal_breakpoints):
             return True  # nothing of ours can have stopped the program
+        stop_id = exe_ctx.GetProcess().GetStopID()
+        if stop_id == self.reported:
+            return True  # lldb calls the hook once per stopped thread; report once, as gdb does
+        self.reported = stop_id
         stop = _stop_of(exe_ctx.GetProcess(), exe_ctx.GetThread())
         for report in commands.on_stop(stop):
             stream.Print(report + "\n")

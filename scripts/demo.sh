@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# `make demo`: build, profile the ghost-read fixture, and replay the ghost read under gdb: a
-# reader reports a present key as missing while a writer's growth work is half-way through
-# evacuating the reader's bucket. Go's map does this silently; the replay makes it happen on
+# `make demo`: build, profile the ghost-read fixture, and replay the ghost read under gdb and
+# under lldb: a reader reports a present key as missing while a writer's growth work is half-way
+# through evacuating the reader's bucket. Go's map does this silently; the replay makes it happen on
 # every run and shows each step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,15 +34,17 @@ for i in 1 2 3 4 5; do
     echo "  run $i: exit $status: $( (grep -h 'ghost read\|fatal error' "$out/free.out" "$out/free.err" || echo 'no race seen') | head -1)"
 done
 
-step "replay fixtures/scenarios/ghost-read.toml under gdb (scheduler-locking, one thread at a time)"
-set +e
-gdb -nx -batch -x gdb-scripts/mapscope.py \
-    -ex "python replay_main('fixtures/scenarios/ghost-read.toml', '$out/ghost-read.jsonl')" \
-    target/debug/ghost-read >"$out/replay.log" 2>&1
-status=$?
-set -e
-sed -n '/^replay of/,$p' "$out/replay.log"
+status=0
+for debugger in gdb lldb; do
+    step "mapscope replay fixtures/scenarios/ghost-read.toml --debugger $debugger (one thread at a time)"
+    target/debug/mapscope replay fixtures/scenarios/ghost-read.toml --debugger "$debugger" \
+        --transcript "$out/ghost-read.$debugger.jsonl" || status=$?
+done
 echo
-echo "transcript: $out/ghost-read.jsonl (expected: fixtures/scenarios/ghost-read.expected.jsonl)"
-echo "gdb log:    $out/replay.log"
+if cmp -s "$out/ghost-read.gdb.jsonl" "$out/ghost-read.lldb.jsonl"; then
+    echo "gdb and lldb wrote the same transcript: $out/ghost-read.gdb.jsonl"
+else
+    echo "the gdb and lldb transcripts differ: diff $out/ghost-read.gdb.jsonl $out/ghost-read.lldb.jsonl"
+    status=1
+fi
 exit $status

@@ -171,6 +171,10 @@ class Engine:
             self.adapter.enable_breakpoint(bp, True)
         try:
             for _ in range(MAX_STOPS_PER_STEP):
+                # A thread that ended is said so, also when the debugger noticed only at the
+                # time limit (lldb reports no stop for a thread's exit).
+                if not any(t.number == thread.number for t in self.adapter.threads()):
+                    raise ReplayError(f"step {number}: {step.thread} ended before it reached {step.describe()}")
                 self._check_time(f"step {number}: {step.thread} waited to reach {step.describe()}")
                 stop = self.adapter.resume(thread.number)
                 if stop.ended:

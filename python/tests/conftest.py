@@ -9,3 +9,14 @@ sys.path.insert(0, str(REPO / "python"))
 
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target")) / "debug"
 DATA = Path(__file__).resolve().parent / "data"
+
+
+def missing(what):
+    """A test's tool or fixture is missing: skipped with the reason printed (pytest -rs), or,
+    under MAPSCOPE_REQUIRE_FIXTURES (as `make test` runs), failed: CI must never pass a test
+    it did not run."""
+    import pytest
+
+    if os.environ.get("MAPSCOPE_REQUIRE_FIXTURES"):
+        pytest.fail(f"{what} (MAPSCOPE_REQUIRE_FIXTURES is set: run make deps and make build)")
+    pytest.skip(what)

@@ -95,6 +95,10 @@ class FakeThread:
     hangs: bool = False  # after its last place it runs forever (until interrupted)
     variables: dict = field(default_factory=dict)  # (position, frame, name) -> FakeValue
 
+    @property
+    def ended(self):
+        return self.position >= len(self.places)
+
 
 class FakeAdapter(Adapter):
     """The fake debugger."""
@@ -159,13 +163,13 @@ class FakeAdapter(Adapter):
         return next((t for t in self.threads_ if t.number == number), None)
 
     def _alive(self):
-        return [t for t in self.threads_ if t.position < len(t.places)]
+        return [t for t in self.threads_ if not t.ended]
 
     def threads(self, with_frames=False, with_registers=False):
         result = []
         for t in self._alive():
             info = ThreadInfo(number=t.number, name=t.name, lwp=1000 + t.number)
-            pcs = t.places[t.position] if t.position >= 0 else []
+            pcs = t.places[t.position] if 0 <= t.position < len(t.places) else []
             if with_frames:
                 names = {address: name for name, address in self.symbols.items()}
                 info.frames = [Frame(pc=pc, function=names.get(pc, f"fn@{pc:#x}")) for pc in pcs]
@@ -216,7 +220,7 @@ class FakeAdapter(Adapter):
         self.running = True
         with open(stdout_path, "w", encoding="utf-8") as f:
             f.write("fake program output\n")
-        return self._run(self.threads_[:1])
+        return self._run(self.threads_)
 
     def resume(self, thread_number):
         t = self._by_number(thread_number)
@@ -230,7 +234,7 @@ class FakeAdapter(Adapter):
     def finish(self, thread_number, frame_index):
         t = self._by_number(thread_number)
         t.position += 1  # the next place is the caller, after the return
-        if t.position >= len(t.places) and not self._alive():
+        if not self._alive():
             self.running = False
             return Stop("exited", exit_status=self.exit_status)
         return Stop("other", t.number)
@@ -245,29 +249,31 @@ class FakeAdapter(Adapter):
         return [n for n, (address, enabled, _) in self.breakpoints.items() if enabled and pcs and pcs[0] == address]
 
     def _run(self, runnable):
-        """Advances the runnable threads round-robin until one reaches an enabled breakpoint."""
+        """Moves the runnable threads on, one place each in turn, until one reaches an enabled
+        breakpoint. A thread past its last place ends, unless it hangs: then only an interrupt
+        stops it; the program ends when every thread has."""
         while True:
-            alive = [t for t in runnable if t.position < len(t.places)]
-            if not alive:
-                if not self._alive():
-                    self.running = False
-                    return Stop("exited", exit_status=self.exit_status)
-                hanging = [t for t in runnable if t.hangs]
+            moved = False
+            for t in [t for t in runnable if not t.ended]:
+                if t.position + 1 < len(t.places):
+                    t.position += 1
+                    moved = True
+                    hits = self._hits(t.places[t.position])
+                    if hits:
+                        return Stop("breakpoint", t.number, hits)
+                elif not t.hangs:
+                    t.position = len(t.places)
+                    moved = True
+            if not self._alive():
+                self.running = False
+                return Stop("exited", exit_status=self.exit_status)
+            if not moved:
+                hanging = [t for t in runnable if t.hangs and not t.ended]
                 if hanging:
                     self._interrupted.wait(timeout=60)
                     self._interrupted.clear()
                     return Stop("signal", hanging[0].number, signal="SIGINT")
                 return Stop("other", runnable[0].number if runnable else 0)
-            for t in alive:
-                t.position += 1
-                stop = self._stop_or_end(t, self._hits(t.places[t.position]) if t.position < len(t.places) else [])
-                if stop is not None:
-                    return stop
-
-    def _stop_or_end(self, t, hits):
-        if t.position >= len(t.places):
-            return None if self._alive() or t.hangs else Stop("exited", exit_status=self.exit_status)
-        return Stop("breakpoint", t.number, hits) if hits else None
 
 
 #: Where the fake puts gomap's ``Map`` handle (the images hold only the header and buckets).

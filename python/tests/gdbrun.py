@@ -4,14 +4,13 @@ import shutil
 import subprocess
 import tempfile
 
-import pytest
-from conftest import REPO, TARGET
+from conftest import REPO, TARGET, missing
 
 
 def fixture(name):
     path = TARGET / name
     if not path.exists():
-        pytest.skip(f"{path} not built (cargo build -p fixtures)")
+        missing(f"{path} not built (cargo build -p fixtures)")
     return path
 
 
@@ -22,7 +21,7 @@ def gdb(binary, script, timeout=120):
     raises, so the tests judge the output, and a missing final marker means gdb stopped early.
     """
     if not shutil.which("gdb"):
-        pytest.skip("gdb is not installed")
+        missing("gdb is not installed")
     text = (
         "set pagination off\nset confirm off\nsource gdb-scripts/mapscope.py\n"
         + script

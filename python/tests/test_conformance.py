@@ -9,7 +9,7 @@ import subprocess
 import conformance
 import fake
 import pytest
-from conftest import DATA, REPO, TARGET
+from conftest import DATA, REPO, TARGET, missing
 from images import Image
 from mapscope_core.profile import Profile
 from mapscope_core.target import Target
@@ -51,14 +51,14 @@ def _debugger_verdicts(command, tmp_path):
 def _grow():
     binary = TARGET / "grow"
     if not binary.exists():
-        pytest.skip(f"{binary} not built (cargo build -p fixtures)")
+        missing(f"{binary} not built (cargo build -p fixtures)")
     return binary
 
 
 @pytest.fixture(scope="module")
 def gdb_verdicts(tmp_path_factory):
     if not shutil.which("gdb"):
-        pytest.skip("gdb is not installed")
+        missing("gdb is not installed")
     truth = tmp_path_factory.mktemp("gdb") / "truth.txt"
     script = (
         "import sys; sys.path[:0] = ['python/tests']; import conformance, mapscope_gdb; "
@@ -71,7 +71,7 @@ def gdb_verdicts(tmp_path_factory):
 @pytest.fixture(scope="module")
 def lldb_verdicts(tmp_path_factory):
     if not shutil.which("lldb-16"):
-        pytest.skip("lldb-16 is not installed")
+        missing("lldb-16 is not installed")
     truth = tmp_path_factory.mktemp("lldb") / "truth.txt"
     command = [
         "lldb-16",

@@ -5,8 +5,7 @@ import os
 import re
 import subprocess
 
-import pytest
-from conftest import REPO
+from conftest import REPO, missing
 from gdbrun import fixture, gdb
 
 STOP_LOOP = """
@@ -220,7 +219,7 @@ def test_go_binary_show_and_print(tmp_path):
     arithmetic as the oracle: m[i] = 2i for i < 100."""
     go = "/usr/lib/go-1.19/bin/go"
     if not os.path.exists(go):
-        pytest.skip("Go 1.19 is not installed")
+        missing("Go 1.19 is not installed")
     binary = tmp_path / "maps"
     env = dict(os.environ, GOCACHE=str(tmp_path / "cache"), GOPATH=str(tmp_path / "gopath"), GOFLAGS="")
     src = REPO / "crates" / "mapscope" / "tests" / "go" / "maps.go"

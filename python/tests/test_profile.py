@@ -4,7 +4,7 @@ import json
 import shutil
 
 import pytest
-from conftest import DATA, TARGET
+from conftest import DATA, TARGET, missing
 from mapscope_core import elf
 from mapscope_core.errors import MapscopeError
 from mapscope_core.profile import Profile, key_elem_of
@@ -51,7 +51,7 @@ def test_file_errors_are_one_line(tmp_path):
 def test_stale_profile_is_refused(tmp_path):
     binary = TARGET / "grow"
     if not binary.exists():
-        pytest.skip("fixtures not built")
+        missing("fixtures not built")
     data = base()
     data["binary"]["build_id"] = elf.build_id(binary)
     Profile(data).check_binary(binary)
@@ -63,7 +63,7 @@ def test_stale_profile_is_refused(tmp_path):
 def test_build_id_matches_readelf(tmp_path):
     binary = TARGET / "grow"
     if not binary.exists() or not shutil.which("readelf"):
-        pytest.skip("fixtures or readelf missing")
+        missing("fixtures or readelf missing")
     import subprocess
 
     notes = subprocess.run(["readelf", "-n", str(binary)], capture_output=True, text=True).stdout
