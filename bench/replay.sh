@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Replay: runs every scenario in fixtures/scenarios/*.toml RUNS times (default 20) under gdb
-# batch mode and counts the passes (exit status 0: expectations held and the transcript matched
+# Replay: runs every scenario in fixtures/scenarios/*.toml RUNS times (default 20) under gdb and
+# under lldb (`mapscope replay --debugger ...`) and counts the passes (exit status 0: expectations held and the transcript matched
 # the expected one), with the median wall time per replay. Between replays it runs the same
 # fixture with the same arguments with no debugger (MAPSCOPE_REPLAY unset) and counts how often
 # the outcome the scenario expects happens by itself: its [expect] exit status, its fatal message
@@ -15,6 +15,7 @@ source "$(dirname "$0")/lib.sh"
 RUNS=${1:-20}
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive number, got '$RUNS'"
 command -v gdb >/dev/null || die "gdb not found"
+command -v lldb-16 >/dev/null || die "lldb-16 not found"
 
 MACHINE=$(machine)
 cd "$ROOT"
@@ -57,40 +58,42 @@ EOF
 median() { sort -g | awk '{ v[NR] = $1 } END { printf "%.2f", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 
 {
-    echo "| Scenario | Fixture and arguments | Replay passes | Median s per replay | Free runs with the same outcome | Other free-run outcomes |"
-    echo "| --- | --- | --- | --- | --- | --- |"
+    echo "| Scenario | Fixture and arguments | gdb passes | gdb median s | lldb passes | lldb median s | Free runs with the same outcome | Other free-run outcomes |"
+    echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
 } >"$rows"
 slowest=0
 failed=""
 for toml in fixtures/scenarios/*.toml; do
     name=$(basename "$toml" .toml)
     read -r fixture args < <(python3 -c 'import sys, tomllib; s = tomllib.load(open(sys.argv[1], "rb")); print(s["fixture"], *s.get("args", []))' "$toml")
-    passes=0
-    times=()
-    declare -A seen=()
+    declare -A passes=([gdb]=0 [lldb]=0) times=([gdb]="" [lldb]="") seen=()
     # Replays and free runs alternate, so that both meet the same machine load.
     for i in $(seq "$RUNS"); do
-        start=$EPOCHREALTIME
-        if gdb -nx -batch -x gdb-scripts/mapscope.py \
-            -ex "python replay_main('$toml', '$FAILS/$name.jsonl')" "target/debug/$fixture" >"$log" 2>&1; then
-            passes=$((passes + 1))
-        else
-            cp "$log" "$FAILS/$name.run$i.log"
-            failed+=" $FAILS/$name.run$i.log"
-        fi
-        times+=("$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')")
+        for debugger in gdb lldb; do
+            start=$EPOCHREALTIME
+            if target/debug/mapscope replay "$toml" --debugger "$debugger" >"$log" 2>&1; then
+                passes[$debugger]=$((passes[$debugger] + 1))
+            else
+                cp "$log" "$FAILS/$name.$debugger.run$i.log"
+                failed+=" $FAILS/$name.$debugger.run$i.log"
+            fi
+            times[$debugger]+=" $(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')"
+        done
         o=$(free_run "$toml")
         seen[$o]=$((${seen[$o]:-0} + 1))
     done
-    rm -f "$FAILS/$name.jsonl"
-    t=$(printf '%s\n' "${times[@]}" | median)
-    slowest=$(awk -v a="$slowest" -v b="$t" 'BEGIN { print (b > a ? b : a) }')
+    row="| \`$name\` | \`$fixture${args:+ $args}\` |"
+    for debugger in gdb lldb; do
+        t=$(printf '%s\n' ${times[$debugger]} | median)
+        slowest=$(awk -v a="$slowest" -v b="$t" 'BEGIN { print (b > a ? b : a) }')
+        row+=" ${passes[$debugger]}/$RUNS | $t |"
+    done
     other=""
     for k in "${!seen[@]}"; do
         [ "$k" = matched ] || other+="${other:+, }${seen[$k]} $k"
     done
-    echo "| \`$name\` | \`$fixture${args:+ $args}\` | $passes/$RUNS | $t | ${seen[matched]:-0}/$RUNS | ${other:--} |" | tee -a "$rows"
-    unset seen
+    echo "$row ${seen[matched]:-0}/$RUNS | ${other:--} |" | tee -a "$rows"
+    unset passes times seen
 done
 verdict=$(awk -v s="$slowest" 'BEGIN { print (s < 2 ? "met" : "missed") }')
 echo "slowest median replay ${slowest} s: target 2 s $verdict"
@@ -100,10 +103,10 @@ rmdir "$FAILS" 2>/dev/null || true
 {
     echo "## Replay"
     echo
-    echo "Each scenario of \`fixtures/scenarios/\` replayed $RUNS times in a row under"
-    echo "\`gdb -nx -batch -x gdb-scripts/mapscope.py -ex \"python replay_main('fixtures/scenarios/NAME.toml')\" target/debug/FIXTURE\`"
-    echo "(debug builds). A pass is exit status 0: every expectation held and the transcript equals"
-    echo "\`NAME.expected.jsonl\`. The time is the whole gdb run, start-up included."
+    echo "Each scenario of \`fixtures/scenarios/\` replayed $RUNS times under each debugger, alternating,"
+    echo "with \`target/debug/mapscope replay fixtures/scenarios/NAME.toml --debugger gdb|lldb\` (debug builds)."
+    echo "A pass is exit status 0: every expectation held and the transcript equals \`NAME.expected.jsonl\`,"
+    echo "the one expected file of both debuggers. The time is the whole run, debugger start-up included."
     echo "Between the replays, free runs start the same fixture with the same arguments without a debugger"
     echo "(\`MAPSCOPE_REPLAY\` unset, so the threads meet at their start line and really race) and count the"
     echo "runs that end as the scenario expects: its \`[expect]\` exit status, its fatal message on stderr"

@@ -162,6 +162,7 @@ class Commands:
     def __init__(self, adapter):
         self.adapter = adapter
         self.target = Target(adapter)
+        self._warned = None  # the profile whose warnings the user has seen
 
     # -- dispatch --------------------------------------------------------------------------------
 
@@ -177,7 +178,14 @@ class Commands:
 
     def _run(self, name, argument_text):
         args = parse(name, argument_text)
-        return getattr(self, f"cmd_{name}")(args)
+        output = getattr(self, f"cmd_{name}")(args)
+        # A profile loaded on the way (the first command builds one) shows its warnings once.
+        profile = self.target.profile
+        if profile is not None and profile is not self._warned:
+            self._warned = profile
+            if name != "profile" and profile.warnings:
+                output = "\n".join([f"profile warning: {w}" for w in profile.warnings] + [output or ""])
+        return output
 
     # -- the commands ----------------------------------------------------------------------------
 
@@ -195,6 +203,7 @@ class Commands:
             f"{len(loaded.probes())} probes, {kinds} (from {loaded.source})"
         ]
         lines += [f"profile warning: {w}" for w in loaded.warnings]
+        self._warned = loaded
         return "\n".join(lines)
 
     def _map(self, args):

@@ -320,22 +320,28 @@ class Watchdog:
     """Holds a replay to its time limit whatever the program does: when the limit passes while a
     resumed thread never stops (it waits for a thread that is held, it was never created), the
     watchdog interrupts the debugger from another thread, and the engine's next time check
-    ends the replay with the step that was waiting."""
+    ends the replay with the step that was waiting. It interrupts again every
+    :data:`RETRY` seconds until cancelled, in case one interrupt met the program stopped."""
+
+    RETRY = 2.0
 
     def __init__(self, adapter, seconds):
         self.adapter = adapter
-        self.timer = threading.Timer(seconds, self._fire)
-        self.timer.daemon = True
-        self.timer.start()
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._watch, args=(seconds,), daemon=True)
+        self.thread.start()
 
-    def _fire(self):
-        try:
-            self.adapter.interrupt()
-        except Exception:  # noqa: BLE001 - the engine reports the time limit; nothing to add here
-            pass
+    def _watch(self, seconds):
+        wait = seconds
+        while not self.done.wait(wait):
+            try:
+                self.adapter.interrupt()
+            except Exception:  # noqa: BLE001 - the engine reports the time limit; nothing to add
+                pass
+            wait = self.RETRY
 
     def cancel(self):
-        self.timer.cancel()
+        self.done.set()
 
 
 def check(scenario, events):

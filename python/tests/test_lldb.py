@@ -85,6 +85,7 @@ def test_catch_fatal_names_both_writers(tmp_path):
     # Under a debugger the race is a race: retry a few runs until one dies. lldb slows threads
     # more than gdb: with 2000 writes each, most runs die (9 of 10 measured).
     for _ in range(10):
+        # lldb's command file goes on past a failing snapshot (the program ended without the race).
         out = lldb(
             fixture("concurrent-writes"), f"hmap catch fatal\nrun --writes 2000\nhmap snapshot --json {snap}\nkill"
         )

@@ -116,22 +116,28 @@ pub fn replay(
     }
 }
 
-/// The core's account (from its first line to the verdict line) and the verdict.
+/// How the core's account of a replay begins.
+const ACCOUNT_STARTS: &[&str] = &["replay of ", "replay failed:", "replay refused:"];
+
+/// The core's account (from its first line to the verdict line) and the verdict. The debugger
+/// may print on the same line just before the account (lldb's asynchronous "Process N exited"),
+/// so the account's first line is found anywhere in a line.
 fn verdict(output: &str) -> (String, Option<i32>) {
     let lines: Vec<&str> = output.lines().collect();
-    let Some(end) = lines.iter().rposition(|l| l.starts_with(STATUS_LINE)) else {
+    let Some(end) = lines.iter().rposition(|l| l.contains(STATUS_LINE)) else {
         return (String::new(), None);
     };
-    let status = lines[end][STATUS_LINE.len()..].trim().parse().ok();
-    let start = lines[..end]
-        .iter()
-        .position(|l| {
-            l.starts_with("replay of ")
-                || l.starts_with("replay failed:")
-                || l.starts_with("replay refused:")
-        })
-        .unwrap_or(end);
-    let mut account = lines[start..end].join("\n");
+    let status_text = &lines[end][lines[end].find(STATUS_LINE).unwrap() + STATUS_LINE.len()..];
+    let status = status_text.trim().parse().ok();
+    let begins = |l: &str| ACCOUNT_STARTS.iter().filter_map(|s| l.find(s)).min();
+    let Some(start) = lines[..end].iter().position(|l| begins(l).is_some()) else {
+        return (String::new(), status);
+    };
+    let first = &lines[start][begins(lines[start]).unwrap()..];
+    let mut account = std::iter::once(first)
+        .chain(lines[start + 1..end].iter().copied())
+        .collect::<Vec<_>>()
+        .join("\n");
     account.push('\n');
     (account, status)
 }
@@ -235,6 +241,9 @@ mod tests {
         assert_eq!(status, Some(0));
         assert_eq!(account, "replay of x: threads a\n  step 1\noutcome: PASS\n");
         assert_eq!(verdict("gdb crashed\n").1, None);
+        let glued =
+            "Process 7 exited with status = 9replay of x: threads a\nreplay exit status: 1\n";
+        assert_eq!(verdict(glued), ("replay of x: threads a\n".into(), Some(1)));
         assert_eq!(
             verdict("replay refused: bad\nreplay exit status: 2").1,
             Some(2)
