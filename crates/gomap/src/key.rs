@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+use crate::hash;
 use crate::runtime::{self, Hmap, MapType};
 
 /// A type usable as a map key.
@@ -14,8 +15,14 @@ use crate::runtime::{self, Hmap, MapType};
 /// does: the provided methods call the generic role functions, and 8-byte integer and string
 /// keys override them with the `_fast64` and `_faststr` ones.
 pub trait MapKey: Eq + Clone {
+    /// The key's hash under `h` (Go's `hasher(key, h)`): a map seed widened to 64 bits, or the
+    /// hash of the fields before this one when keys are composed.
+    fn hash_with(&self, h: u64) -> u64;
+
     /// The default hash of the key under `seed` (the map's `hash0`).
-    fn go_hash(&self, seed: u32) -> u64;
+    fn go_hash(&self, seed: u32) -> u64 {
+        self.hash_with(u64::from(seed))
+    }
 
     /// Inserts or overwrites (Go's `mapassign` family).
     ///
@@ -92,45 +99,24 @@ pub trait FastStrKey: MapKey {
     fn as_str(&self) -> &str;
 }
 
-/// Mixes two words into one with a 128-bit multiply (the core of wyhash).
-#[inline(always)]
-fn fold_mul(a: u64, b: u64) -> u64 {
-    let r = (a as u128).wrapping_mul(b as u128);
-    (r as u64) ^ ((r >> 64) as u64)
-}
-
-const K0: u64 = 0xa076_1d64_78bd_642f;
-const K1: u64 = 0xe703_7ed1_a0b4_28db;
-const K2: u64 = 0x8ebc_6af0_9c88_c6e3;
-
-/// Hash of a 64-bit word under `seed`: every output bit depends on every input bit.
+/// Hash of a 64-bit word under `seed` (Go's `memhash64` of an 8-byte key under `hash0`).
 #[inline(always)]
 pub fn hash_u64(x: u64, seed: u32) -> u64 {
-    fold_mul(x ^ K0, (seed as u64) ^ K1).wrapping_add(fold_mul(x ^ K2, K1 ^ (seed as u64)))
+    hash::memhash64(x, u64::from(seed))
 }
 
-/// Hash of a byte string under `seed`.
+/// Hash of a byte string under `seed` (Go's `memhash`, and `strhash` of a string's bytes).
 #[inline]
 pub fn hash_bytes(bytes: &[u8], seed: u32) -> u64 {
-    let mut acc = (seed as u64) ^ K0 ^ (bytes.len() as u64).wrapping_mul(K2);
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        acc = fold_mul(acc ^ u64::from_le_bytes(word), K1);
-    }
-    let mut tail = [0u8; 8];
-    tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
-    acc = fold_mul(acc ^ u64::from_le_bytes(tail), K2);
-    fold_mul(acc, K1 ^ (seed as u64))
+    hash::memhash(bytes, u64::from(seed))
 }
 
 macro_rules! fast64_key {
     ($($t:ty),*) => {$(
         impl MapKey for $t {
             #[inline(always)]
-            fn go_hash(&self, seed: u32) -> u64 {
-                hash_u64(*self as u64, seed)
+            fn hash_with(&self, h: u64) -> u64 {
+                hash::memhash64(*self as u64, h)
             }
             route!(assign_fast64, access1_fast64, access2_fast64, delete_fast64);
         }
@@ -144,22 +130,35 @@ macro_rules! fast64_key {
 }
 fast64_key!(i64, u64, isize, usize);
 
+/// Keys Go hashes by their bytes (`memhash8`, `memhash16`, `memhash32`).
 macro_rules! small_int_key {
     ($($t:ty),*) => {$(
         impl MapKey for $t {
             #[inline(always)]
-            fn go_hash(&self, seed: u32) -> u64 {
-                hash_u64(*self as u64, seed)
+            fn hash_with(&self, h: u64) -> u64 {
+                hash::memhash(&self.to_le_bytes(), h)
             }
         }
     )*};
 }
 // Go has `_fast32` for 4-byte keys; this crate routes them through the generic functions.
-small_int_key!(i8, u8, i16, u16, i32, u32, char, bool);
+small_int_key!(i8, u8, i16, u16, i32, u32);
+
+impl MapKey for char {
+    fn hash_with(&self, h: u64) -> u64 {
+        hash::memhash32(u32::from(*self), h)
+    }
+}
+
+impl MapKey for bool {
+    fn hash_with(&self, h: u64) -> u64 {
+        hash::memhash(&[u8::from(*self)], h)
+    }
+}
 
 impl MapKey for String {
-    fn go_hash(&self, seed: u32) -> u64 {
-        hash_bytes(self.as_bytes(), seed)
+    fn hash_with(&self, h: u64) -> u64 {
+        hash::memhash(self.as_bytes(), h)
     }
     route!(
         assign_faststr,
@@ -176,8 +175,8 @@ impl FastStrKey for String {
 }
 
 impl MapKey for &'static str {
-    fn go_hash(&self, seed: u32) -> u64 {
-        hash_bytes(self.as_bytes(), seed)
+    fn hash_with(&self, h: u64) -> u64 {
+        hash::memhash(self.as_bytes(), h)
     }
     route!(
         assign_faststr,
@@ -194,17 +193,16 @@ impl FastStrKey for &'static str {
 }
 
 impl<const N: usize> MapKey for [u8; N] {
-    fn go_hash(&self, seed: u32) -> u64 {
-        hash_bytes(self, seed)
+    fn hash_with(&self, h: u64) -> u64 {
+        hash::memhash(self, h)
     }
 }
 
+/// A pair hashes like a Go struct of two fields: the second field's hash is seeded with the
+/// first's.
 impl<A: MapKey, B: MapKey> MapKey for (A, B) {
-    fn go_hash(&self, seed: u32) -> u64 {
-        hash_u64(
-            self.0.go_hash(seed) ^ self.1.go_hash(seed).rotate_left(29),
-            seed,
-        )
+    fn hash_with(&self, h: u64) -> u64 {
+        self.1.hash_with(self.0.hash_with(h))
     }
 }
 
@@ -236,7 +234,7 @@ impl<T: fmt::Debug> fmt::Debug for Indirect<T> {
 }
 
 impl<T: MapKey> MapKey for Indirect<T> {
-    fn go_hash(&self, seed: u32) -> u64 {
-        self.0.go_hash(seed)
+    fn hash_with(&self, h: u64) -> u64 {
+        self.0.hash_with(h)
     }
 }

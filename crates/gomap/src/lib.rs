@@ -56,6 +56,16 @@
 //! Go's compiler does: `i64`, `u64`, `isize`, `usize` keys use `_fast64`, `String` and
 //! `&'static str` keys use `_faststr`, all others the generic functions.
 //!
+//! # Hashing
+//!
+//! A key's default hash ([`MapKey::go_hash`]) is Go's fallback hash ([`hash`]), the wyhash-style
+//! function Go's runtime uses on CPUs without AES instructions, applied to the bytes Go would
+//! hash for the same key: integers by their little-endian bytes, strings by their bytes, pairs
+//! field after field. Go itself hashes with AES on x86-64, so the bucket of a given key differs
+//! from Go's, but the spread over buckets, and with it the overflow buckets and the same-size
+//! grows, is Go's. [`Map::with_hasher`] takes any other hash, for instance the hashes a Go
+//! program computed, which reproduces Go's map exactly (see `tests/against_go.rs`).
+//!
 //! Named *probe points* mark the moments a debugger wants to stop at, as comments
 //! `// probe: NAME` in the source on the line before the statement: `writer-entry-checked`,
 //! `writer-set-writing`, `writer-end-check`, `reader-entry-checked`, `iter-entry-checked`,
@@ -101,6 +111,7 @@
 // `gdb -iex 'add-auto-load-safe-path .' PROGRAM` has the hmap commands and the printer.
 #![debugger_visualizer(gdb_script_file = "../../../gdb-scripts/autoload.py")]
 
+pub mod hash;
 mod invariants;
 mod key;
 pub mod runtime;
