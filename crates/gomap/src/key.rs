@@ -1,8 +1,16 @@
 //! Key types: their default hash, and which specialised runtime path they take.
 //!
-//! Go's compiler sends maps with 4- or 8-byte pointer-free keys to `_fast32`/`_fast64` functions
-//! and string-keyed maps to `_faststr`. Here the key type makes the same choice through
-//! [`MapKey`]'s routing methods, so `Map<i64, _>` writes through `assign_fast64` like Go's `map[int64]T`.
+//! Go's compiler picks a map's runtime functions from its type (`mapfast` in the compiler):
+//! maps whose elem is over 128 bytes always use the generic `mapassign`/`mapaccess`/`mapdelete`;
+//! otherwise a pointer-free 8-byte key (any `int64`, `uint64`, `[8]byte`, two `int32`s...) uses
+//! the `_fast64` functions, a 4-byte one `_fast32`, a `string` `_faststr`, everything else the
+//! generic ones. Here the key type makes the same choice through [`MapKey`]'s routing methods,
+//! and the map type ([`MapType::indirect_elem`]) says whether the elem is one Go would store
+//! behind a pointer, so `Map<i64, i64>` writes through `assign_fast64` like Go's
+//! `map[int64]int64` and `Map<i64, Indirect<[u8; 200]>>` through `assign` like Go's
+//! `map[int64][200]byte`.
+//!
+//! [`MapKey`] lists which Go key each Rust key type stands for.
 
 use std::fmt;
 
@@ -12,8 +20,22 @@ use crate::runtime::{self, Hmap, MapType};
 /// A type usable as a map key.
 ///
 /// Besides its hash, a key type chooses the runtime functions its maps use, as Go's compiler
-/// does: the provided methods call the generic role functions, and 8-byte integer and string
-/// keys override them with the `_fast64` and `_faststr` ones.
+/// does: the provided methods call the generic role functions, and 8-byte and string keys
+/// override them with the `_fast64` and `_faststr` ones (unless the elem is an [`Indirect`]).
+///
+/// Which Rust key types stand for which Go keys:
+///
+/// | gomap key | Go key | functions |
+/// | --- | --- | --- |
+/// | `i64`, `u64`, `isize`, `usize`, `[u8; 8]` | `int64`, `uint64`, `int`, `uint`, `[8]byte` | `_fast64` |
+/// | `&'static str` (a data pointer and a length) | `string` | `_faststr` |
+/// | `String` (pointer, capacity, length: 24 bytes) | none; like a 3-word struct | generic |
+/// | `i32`, `u32`, `char` | `int32`, `uint32`, `rune` | generic (Go: `_fast32`) |
+/// | other `[u8; N]`, small integers, `bool`, pairs | the same-sized Go keys | generic |
+///
+/// `String` is not Go's `string`: its bucket slots are 24 bytes, not 16, so a `Map<String, V>`
+/// has other offsets than Go's `map[string]V`, and it takes the generic functions, as Go does
+/// for a key that is a struct of three words. Use `&'static str` keys to get Go's string maps.
 pub trait MapKey: Eq + Clone {
     /// The key's hash under `h` (Go's `hasher(key, h)`): a map seed widened to 64 bits, or the
     /// hash of the fields before this one when keys are composed.
@@ -65,24 +87,42 @@ pub trait MapKey: Eq + Clone {
     }
 }
 
-/// Overrides of the [`MapKey`] routing methods with one family of role functions.
+/// Overrides of the [`MapKey`] routing methods with one family of role functions, taken when
+/// `$key_fits` (a constant: whether this key type qualifies) holds and the map's elem is stored
+/// inline; otherwise the generic functions, as Go's compiler decides.
 macro_rules! route {
-    ($assign:ident, $access1:ident, $access2:ident, $delete:ident) => {
+    ($key_fits:expr; $assign:ident, $access1:ident, $access2:ident, $delete:ident) => {
         unsafe fn assign<V>(t: &MapType<Self, V>, h: *mut Hmap<Self, V>, key: Self, value: V) {
-            runtime::$assign(t, h, key, value)
+            if $key_fits && !t.indirect_elem {
+                runtime::$assign(t, h, key, value)
+            } else {
+                runtime::assign(t, h, key, value)
+            }
         }
         unsafe fn access2<V>(
             t: &MapType<Self, V>,
             h: *mut Hmap<Self, V>,
             key: &Self,
         ) -> (*const V, bool) {
-            runtime::$access2(t, h, key)
+            if $key_fits && !t.indirect_elem {
+                runtime::$access2(t, h, key)
+            } else {
+                runtime::access2(t, h, key)
+            }
         }
         unsafe fn access1<V>(t: &MapType<Self, V>, h: *mut Hmap<Self, V>, key: &Self) -> *const V {
-            runtime::$access1(t, h, key)
+            if $key_fits && !t.indirect_elem {
+                runtime::$access1(t, h, key)
+            } else {
+                runtime::access1(t, h, key)
+            }
         }
         unsafe fn delete<V>(t: &MapType<Self, V>, h: *mut Hmap<Self, V>, key: &Self) {
-            runtime::$delete(t, h, key)
+            if $key_fits && !t.indirect_elem {
+                runtime::$delete(t, h, key)
+            } else {
+                runtime::delete(t, h, key)
+            }
         }
     };
 }
@@ -118,7 +158,7 @@ macro_rules! fast64_key {
             fn hash_with(&self, h: u64) -> u64 {
                 hash::memhash64(*self as u64, h)
             }
-            route!(assign_fast64, access1_fast64, access2_fast64, delete_fast64);
+            route!(true; assign_fast64, access1_fast64, access2_fast64, delete_fast64);
         }
         impl Fast64Key for $t {
             #[inline(always)]
@@ -156,21 +196,11 @@ impl MapKey for bool {
     }
 }
 
+/// Hashed by its text, like a Go string; stored and searched as a 24-byte generic key (see the
+/// module docs).
 impl MapKey for String {
     fn hash_with(&self, h: u64) -> u64 {
         hash::memhash(self.as_bytes(), h)
-    }
-    route!(
-        assign_faststr,
-        access1_faststr,
-        access2_faststr,
-        delete_faststr
-    );
-}
-
-impl FastStrKey for String {
-    fn as_str(&self) -> &str {
-        self
     }
 }
 
@@ -178,12 +208,7 @@ impl MapKey for &'static str {
     fn hash_with(&self, h: u64) -> u64 {
         hash::memhash(self.as_bytes(), h)
     }
-    route!(
-        assign_faststr,
-        access1_faststr,
-        access2_faststr,
-        delete_faststr
-    );
+    route!(true; assign_faststr, access1_faststr, access2_faststr, delete_faststr);
 }
 
 impl FastStrKey for &'static str {
@@ -192,9 +217,24 @@ impl FastStrKey for &'static str {
     }
 }
 
+/// Byte arrays are generic keys, except `[u8; 8]`, which Go treats as any other pointer-free
+/// 8-byte key: `_fast64`.
 impl<const N: usize> MapKey for [u8; N] {
     fn hash_with(&self, h: u64) -> u64 {
         hash::memhash(self, h)
+    }
+    route!(N == 8; assign_fast64, access1_fast64, access2_fast64, delete_fast64);
+}
+
+/// Only `[u8; 8]` reaches the `_fast64` functions (see its [`MapKey`] routing); for other
+/// lengths `bits` is never called.
+impl<const N: usize> Fast64Key for [u8; N] {
+    #[inline(always)]
+    fn bits(&self) -> u64 {
+        let mut word = [0u8; 8];
+        let n = N.min(8);
+        word[..n].copy_from_slice(&self[..n]);
+        u64::from_le_bytes(word)
     }
 }
 
@@ -236,5 +276,35 @@ impl<T: fmt::Debug> fmt::Debug for Indirect<T> {
 impl<T: MapKey> MapKey for Indirect<T> {
     fn hash_with(&self, h: u64) -> u64 {
         self.0.hash_with(h)
+    }
+}
+
+/// Whether `V` is an [`Indirect`], i.e. an elem Go would store behind a pointer because it is
+/// over 128 bytes (Go's `maptype.indirectelem()`), which sends the map to the generic functions.
+///
+/// Elems have no trait of their own, and stable Rust cannot specialise on a type, so this asks
+/// the compiler for the type's name and compares its path with `Indirect`'s, taken from the
+/// compiler too rather than written out. A test pins the answer for `Indirect` and for types
+/// that only contain one.
+pub(crate) fn is_indirect<V>() -> bool {
+    let probe = std::any::type_name::<Indirect<()>>();
+    let path = probe.strip_suffix("<()>").unwrap_or(probe);
+    std::any::type_name::<V>()
+        .strip_prefix(path)
+        .is_some_and(|rest| rest.starts_with('<'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indirect_elems_are_recognised_by_type() {
+        assert!(is_indirect::<Indirect<[u8; 200]>>());
+        assert!(is_indirect::<Indirect<String>>());
+        assert!(!is_indirect::<[u8; 200]>());
+        assert!(!is_indirect::<Option<Indirect<u8>>>());
+        assert!(!is_indirect::<(Indirect<u8>, u8)>());
+        assert!(!is_indirect::<i64>());
     }
 }

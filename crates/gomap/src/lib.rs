@@ -52,9 +52,11 @@
 //! | `advanceEvacuationMark` | [`runtime::advance_evacuation_mark`] |
 //! | `fatal` | [`runtime::fatal`] |
 //!
-//! Generic role functions exist once per key and elem type. The key type picks the family, as
-//! Go's compiler does: `i64`, `u64`, `isize`, `usize` keys use `_fast64`, `String` and
-//! `&'static str` keys use `_faststr`, all others the generic functions.
+//! Generic role functions exist once per key and elem type. The map type picks the family, as
+//! Go's compiler does: `i64`, `u64`, `isize`, `usize` and `[u8; 8]` keys use `_fast64`,
+//! `&'static str` keys (Go's string header: data pointer and length) `_faststr`, all others the
+//! generic functions; and any key does when the elem is an [`Indirect`], which stands for an elem
+//! over 128 bytes. [`MapKey`] lists which Go key each Rust key type stands for.
 //!
 //! # Hashing
 //!
@@ -92,6 +94,9 @@
 //! - Keys and elems over 128 bytes are refused at compile time; wrap them in [`Indirect`], which
 //!   is the pointer Go would store.
 //! - 4-byte keys take the generic path (Go has `_fast32`).
+//! - `String` keys are not Go strings: a `String` is three words, so `Map<String, V>` has
+//!   Go's layout and functions for a three-word struct key (generic), not `map[string]V`'s; use
+//!   `&'static str` keys for those.
 //! - `MapExtra::overflow` lists overflow buckets for every map (Go only for pointer-free ones).
 //!
 //! # Example

@@ -149,10 +149,14 @@ pub struct Bucket<K, V> {
     pub overflow: *mut Bucket<K, V>,
 }
 
-/// Go's `maptype` for one `Map<K, V>`: the hasher and the heap.
+/// Go's `maptype` for one `Map<K, V>`: the hasher, what Go's compiler knows about the types,
+/// and the heap.
 pub struct MapType<K, V> {
     /// Hash of a key under the map's seed.
     pub hasher: fn(&K, u32) -> u64,
+    /// The elem is an [`Indirect`](crate::Indirect): a pointer to a value Go would not store
+    /// inline (over 128 bytes). Go then uses the generic functions for every operation.
+    pub indirect_elem: bool,
     /// Owner of every bucket array, overflow bucket and list the map allocates.
     pub heap: Heap,
     /// Source of Go's `fastrand` (new seeds, iterator start, overflow sampling).
@@ -165,6 +169,7 @@ impl<K, V> MapType<K, V> {
     pub fn new(hasher: fn(&K, u32) -> u64, seed: u64) -> Self {
         MapType {
             hasher,
+            indirect_elem: crate::key::is_indirect::<V>(),
             heap: Heap::default(),
             rng: AtomicU64Rng::new(seed),
             _types: PhantomData,
