@@ -46,6 +46,12 @@ pub trait MapKey: Eq + Clone {
         self.hash_with(u64::from(seed))
     }
 
+    /// Whether the key holds pointers (Go: `t.key.ptrdata != 0`). Go zeroes a deleted key only
+    /// then, and a bucket with pointers in its keys or elems is cleared after evacuation. Rust
+    /// cannot see pointers in a type; owning types (those that need drop) count as holding
+    /// them, and key types that hold borrowed pointers say so.
+    const HAS_POINTERS: bool = std::mem::needs_drop::<Self>();
+
     /// Inserts or overwrites (Go's `mapassign` family).
     ///
     /// # Safety
@@ -133,10 +139,27 @@ pub trait Fast64Key: MapKey {
     fn bits(&self) -> u64;
 }
 
-/// Keys the `_faststr` functions compare as strings.
+/// Keys the `_faststr` functions compare as strings: a Go string header, a data pointer and a
+/// length.
+///
+/// The functions read and write key slots as headers, never as keys: Go's delete sets a slot's
+/// data pointer to nil and keeps its length, which is no valid Rust key.
 pub trait FastStrKey: MapKey {
     /// The key's text.
     fn as_str(&self) -> &str;
+
+    /// The data pointer and length of the string header in a key slot.
+    ///
+    /// # Safety
+    /// `slot` points at a key slot of a live bucket.
+    unsafe fn header(slot: *const Self) -> (*const u8, usize);
+
+    /// Sets the data pointer of the string header in a key slot to nil, keeping its length
+    /// (Go's `k.str = nil` on delete).
+    ///
+    /// # Safety
+    /// `slot` points at a key slot of a live bucket.
+    unsafe fn nil_data(slot: *mut Self);
 }
 
 /// Hash of a 64-bit word under `seed` (Go's `memhash64` of an 8-byte key under `hash0`).
@@ -205,15 +228,28 @@ impl MapKey for String {
 }
 
 impl MapKey for &'static str {
+    // A borrowed pointer: nothing to drop, but Go's string header holds a pointer.
+    const HAS_POINTERS: bool = true;
     fn hash_with(&self, h: u64) -> u64 {
         hash::memhash(self.as_bytes(), h)
     }
     route!(true; assign_faststr, access1_faststr, access2_faststr, delete_faststr);
 }
 
+/// A `&str` is laid out as Go's string header, data pointer first, then length (the layout test
+/// checks this, and DWARF describes it so to debuggers).
 impl FastStrKey for &'static str {
     fn as_str(&self) -> &str {
         self
+    }
+
+    unsafe fn header(slot: *const Self) -> (*const u8, usize) {
+        let [data, len] = slot.cast::<[usize; 2]>().read();
+        (data as *const u8, len)
+    }
+
+    unsafe fn nil_data(slot: *mut Self) {
+        slot.cast::<usize>().write(0);
     }
 }
 
@@ -241,6 +277,7 @@ impl<const N: usize> Fast64Key for [u8; N] {
 /// A pair hashes like a Go struct of two fields: the second field's hash is seeded with the
 /// first's.
 impl<A: MapKey, B: MapKey> MapKey for (A, B) {
+    const HAS_POINTERS: bool = A::HAS_POINTERS || B::HAS_POINTERS;
     fn hash_with(&self, h: u64) -> u64 {
         self.1.hash_with(self.0.hash_with(h))
     }
