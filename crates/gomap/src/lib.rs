@@ -97,7 +97,11 @@
 //! - `String` keys are not Go strings: a `String` is three words, so `Map<String, V>` has
 //!   Go's layout and functions for a three-word struct key (generic), not `map[string]V`'s; use
 //!   `&'static str` keys for those.
-//! - `MapExtra::overflow` lists overflow buckets for every map (Go only for pointer-free ones).
+//! - Whether a bucket holds pointers (which decides whether evacuated old buckets are cleared and
+//!   whether overflow buckets are listed in `extra.overflow`) is known for keys
+//!   ([`MapKey::HAS_POINTERS`]) but guessed for elems: an elem that needs drop counts as holding
+//!   pointers, a plain reference (`&T`, `*const T`) does not.
+//! - `extra.overflow` points at a `Mutex<Vec<_>>`, not at Go's slice header.
 //!
 //! # Example
 //!

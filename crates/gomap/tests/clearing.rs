@@ -91,3 +91,68 @@ fn deleting_the_last_entry_of_a_chain_marks_empty_rest() {
     assert_eq!(slot(&m, 1).0, EMPTY_REST);
     assert!(slot(&m, 0).0 >= 5, "the first entry is live");
 }
+
+/// The one bucket of the array that `m` (holding 8 entries at B = 0) evacuates when a 9th key
+/// doubles it, read after the grow: its tophash, then the bytes of its keys and elems.
+fn old_bucket_after_doubling<K: MapKey, V>(m: &Map<K, V>, ninth: (K, V)) -> ([u8; 8], Vec<u8>) {
+    assert_eq!((m.len(), m.stats().b), (8, 0));
+    // SAFETY: the map is alive and idle; the old array stays allocated (gomap's heap keeps it,
+    // as Go's garbage collector would for a racing reader).
+    unsafe {
+        let old: *const Bucket<K, V> = (*m.header()).buckets;
+        m.insert(ninth.0, ninth.1);
+        assert_eq!(m.stats().b, 1);
+        let keys = std::ptr::addr_of!((*old).keys).cast::<u8>();
+        let end = std::ptr::addr_of!((*old).overflow).cast::<u8>();
+        let len = end.offset_from(keys) as usize;
+        (
+            (*old).tophash,
+            std::slice::from_raw_parts(keys, len).to_vec(),
+        )
+    }
+}
+
+fn filled<K: MapKey, V>(entries: impl Iterator<Item = (K, V)>) -> Map<K, V> {
+    let m = Map::with_seed(0, 1);
+    for (k, v) in entries {
+        m.insert(k, v);
+    }
+    m
+}
+
+#[test]
+fn evacuation_clears_old_buckets_with_pointers() {
+    let m = filled((0..8).map(|i| (format!("key {i}"), i as u64)));
+    let (tophash, rest) = old_bucket_after_doubling(&m, ("key 8".into(), 8));
+    assert!(tophash.iter().all(|&t| (2..=4).contains(&t)), "{tophash:?}");
+    assert!(rest.iter().all(|&b| b == 0), "keys and elems are zeroed");
+    assert_eq!(m.len(), 9);
+    assert_eq!(m.get(&"key 3".to_string()), Some(3));
+}
+
+#[test]
+fn evacuation_leaves_pointer_free_buckets_as_they_are() {
+    let m = filled((0..8).map(|i| (i as i64, i as u64 + 100)));
+    let (_, rest) = old_bucket_after_doubling(&m, (8, 108));
+    let keys: Vec<i64> = rest[..64]
+        .chunks(8)
+        .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(sorted, (0..8).collect::<Vec<_>>(), "the old keys stay");
+}
+
+#[test]
+fn evacuation_keeps_old_buckets_an_iterator_may_walk() {
+    let m = filled((0..8).map(|i| (format!("key {i}"), i as u64)));
+    let mut it = m.iter();
+    assert!(it.next().is_some());
+    let (_, rest) = old_bucket_after_doubling(&m, ("key 8".into(), 8));
+    assert!(
+        rest.iter().any(|&b| b != 0),
+        "an old iterator may still read them"
+    );
+    // And it does: it still produces the 7 entries it has not produced yet.
+    assert!(it.count() >= 7);
+}

@@ -28,6 +28,8 @@ mod grow;
 mod iter;
 
 use std::marker::PhantomData;
+
+use crate::key::MapKey;
 use std::ptr::addr_of_mut;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicIsize, AtomicPtr, AtomicU16, AtomicU32, AtomicU8, AtomicUsize};
@@ -127,10 +129,11 @@ pub struct MapExtra<K, V> {
 
 /// The list `MapExtra::overflow` points to (Go's `*[]*bmap`).
 ///
-/// Go keeps this list only for pointer-free buckets, to keep their overflow buckets alive for the
-/// garbage collector. Here memory is owned by [`Heap`], so the list is informational: it is kept
-/// for every map, and it takes a lock so that racing writers cannot corrupt the Rust heap (they
-/// still corrupt the map, which is the point).
+/// Go keeps this list only for buckets without pointers, to keep their overflow buckets alive
+/// for the garbage collector, and so does this crate ([`MapType::bucket_has_pointers`]). Here
+/// memory is owned by [`Heap`], so the list is informational; it takes a lock so that racing
+/// writers cannot corrupt the Rust heap (they still corrupt the map, which is the point). It is
+/// a `Mutex<Vec>`, not Go's slice header: a debugger reads its length from Rust's layout.
 pub type OverflowList<K, V> = std::sync::Mutex<Vec<*mut Bucket<K, V>>>;
 
 /// A bucket: 8 tophash bytes, 8 keys, 8 elems, then the overflow pointer, with C layout.
@@ -157,6 +160,13 @@ pub struct MapType<K, V> {
     /// The elem is an [`Indirect`](crate::Indirect): a pointer to a value Go would not store
     /// inline (over 128 bytes). Go then uses the generic functions for every operation.
     pub indirect_elem: bool,
+    /// Keys or elems hold pointers (Go: `t.bucket.ptrdata != 0`). Go then clears an old bucket
+    /// once it is evacuated, and keeps no list of overflow buckets (its garbage collector finds
+    /// them through the buckets). Keys say whether they hold pointers
+    /// ([`MapKey::HAS_POINTERS`](crate::MapKey::HAS_POINTERS)); an elem counts as holding
+    /// pointers when it needs drop (`String`, `Box`, `Indirect`...), the only test stable Rust
+    /// has; elems that are plain references count as pointer-free.
+    pub bucket_has_pointers: bool,
     /// Owner of every bucket array, overflow bucket and list the map allocates.
     pub heap: Heap,
     /// Source of Go's `fastrand` (new seeds, iterator start, overflow sampling).
@@ -164,18 +174,21 @@ pub struct MapType<K, V> {
     _types: PhantomData<fn(K, V)>,
 }
 
-impl<K, V> MapType<K, V> {
+impl<K: MapKey, V> MapType<K, V> {
     /// A map type with the given hasher; `seed` seeds its random source.
     pub fn new(hasher: fn(&K, u32) -> u64, seed: u64) -> Self {
         MapType {
             hasher,
             indirect_elem: crate::key::is_indirect::<V>(),
+            bucket_has_pointers: K::HAS_POINTERS || std::mem::needs_drop::<V>(),
             heap: Heap::default(),
             rng: AtomicU64Rng::new(seed),
             _types: PhantomData,
         }
     }
+}
 
+impl<K, V> MapType<K, V> {
     #[inline(always)]
     pub(crate) fn hash(&self, key: &K, seed: u32) -> u64 {
         (self.hasher)(key, seed)
