@@ -52,6 +52,23 @@ pub trait MapKey: Eq + Clone {
     /// them, and key types that hold borrowed pointers say so.
     const HAS_POINTERS: bool = std::mem::needs_drop::<Self>();
 
+    /// Whether equal keys can differ in their bytes, so that an assign that finds the key stores
+    /// the new one over it (Go's `needkeyupdate`: strings, floats, interfaces and what contains
+    /// them). Integer and byte-array keys: no.
+    const NEEDS_KEY_UPDATE: bool = false;
+
+    /// Stores `key` over the equal key in `slot` if [`MapKey::NEEDS_KEY_UPDATE`] (the generic
+    /// assign's update of an existing entry).
+    ///
+    /// # Safety
+    /// `slot` holds a live key equal to `key`.
+    #[doc(hidden)]
+    unsafe fn update_key(slot: *mut Self, key: Self) {
+        if Self::NEEDS_KEY_UPDATE {
+            drop(std::ptr::replace(slot, key));
+        }
+    }
+
     /// Inserts or overwrites (Go's `mapassign` family).
     ///
     /// # Safety
@@ -222,6 +239,7 @@ impl MapKey for bool {
 /// Hashed by its text, like a Go string; stored and searched as a 24-byte generic key (see the
 /// module docs).
 impl MapKey for String {
+    const NEEDS_KEY_UPDATE: bool = true;
     fn hash_with(&self, h: u64) -> u64 {
         hash::memhash(self.as_bytes(), h)
     }
@@ -230,6 +248,7 @@ impl MapKey for String {
 impl MapKey for &'static str {
     // A borrowed pointer: nothing to drop, but Go's string header holds a pointer.
     const HAS_POINTERS: bool = true;
+    const NEEDS_KEY_UPDATE: bool = true;
     fn hash_with(&self, h: u64) -> u64 {
         hash::memhash(self.as_bytes(), h)
     }
@@ -278,6 +297,7 @@ impl<const N: usize> Fast64Key for [u8; N] {
 /// first's.
 impl<A: MapKey, B: MapKey> MapKey for (A, B) {
     const HAS_POINTERS: bool = A::HAS_POINTERS || B::HAS_POINTERS;
+    const NEEDS_KEY_UPDATE: bool = A::NEEDS_KEY_UPDATE || B::NEEDS_KEY_UPDATE;
     fn hash_with(&self, h: u64) -> u64 {
         self.1.hash_with(self.0.hash_with(h))
     }
@@ -311,8 +331,13 @@ impl<T: fmt::Debug> fmt::Debug for Indirect<T> {
 }
 
 impl<T: MapKey> MapKey for Indirect<T> {
+    const NEEDS_KEY_UPDATE: bool = T::NEEDS_KEY_UPDATE;
     fn hash_with(&self, h: u64) -> u64 {
         self.0.hash_with(h)
+    }
+    /// Go copies the new key into the memory the slot points to; the pointer stays.
+    unsafe fn update_key(slot: *mut Self, key: Self) {
+        T::update_key(&mut *(*slot).0, *key.0);
     }
 }
 

@@ -89,8 +89,11 @@
 //!
 //! # Differences from Go
 //!
-//! - The value is stored inside `assign`, before the end check, rather than by the caller after it
-//!   returns.
+//! - The value is stored by `assign` itself, right after the end check and the clearing of
+//!   `hashWriting`, where Go's compiled caller stores it through the pointer `mapassign` returns:
+//!   the window in which a racing reader finds a new key with a zero value is Go's. For an
+//!   [`Indirect`] elem Go publishes the pointer before the tophash and fills the pointed-to
+//!   value after the call; here the pointer (to an already filled value) is stored last.
 //! - Keys and elems over 128 bytes are refused at compile time; wrap them in [`Indirect`], which
 //!   is the pointer Go would store.
 //! - 4-byte keys take the generic path (Go has `_fast32`).
