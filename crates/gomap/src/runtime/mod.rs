@@ -85,8 +85,9 @@ pub const HASH_WRITING: u8 = 4;
 /// The current grow keeps B (it only compacts overflow chains).
 pub const SAME_SIZE_GROW: u8 = 8;
 
-/// Sentinel for [`Hiter::check_bucket`]: no filtering of old-bucket entries.
-pub const NO_CHECK: usize = 1 << (usize::BITS - 1);
+/// Sentinel for [`Hiter::check_bucket`]: no filtering of old-bucket entries (Go's `noCheck`,
+/// all ones).
+pub const NO_CHECK: usize = usize::MAX;
 
 /// A map header: Go's `hmap`, field for field (48 bytes on x86-64).
 ///
