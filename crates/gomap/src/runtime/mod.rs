@@ -163,10 +163,9 @@ pub struct MapType<K, V> {
     pub indirect_elem: bool,
     /// Keys or elems hold pointers (Go: `t.bucket.ptrdata != 0`). Go then clears an old bucket
     /// once it is evacuated, and keeps no list of overflow buckets (its garbage collector finds
-    /// them through the buckets). Keys say whether they hold pointers
-    /// ([`MapKey::HAS_POINTERS`](crate::MapKey::HAS_POINTERS)); an elem counts as holding
-    /// pointers when it needs drop (`String`, `Box`, `Indirect`...), the only test stable Rust
-    /// has; elems that are plain references count as pointer-free.
+    /// them through the buckets). Keys say whether they hold pointers ([`MapKey::HAS_POINTERS`]);
+    /// an elem counts as holding pointers when it needs drop (`String`, `Box`, `Indirect`...),
+    /// the only test stable Rust has; elems that are plain references count as pointer-free.
     pub bucket_has_pointers: bool,
     /// Owner of every bucket array, overflow bucket and list the map allocates.
     pub heap: Heap,
