@@ -8,10 +8,10 @@
 
 use std::ptr::null;
 
-use super::delete::same_str;
 use super::{
     b_log2, bucket_at, buckets, count, elem_ptr, fatal, flags, hash_key, is_empty, key_ptr,
-    reader_bucket, top, tophash, Bucket, Hmap, MapType, BUCKET_CNT, EMPTY_REST, HASH_WRITING,
+    reader_bucket, same_str, top, tophash, Bucket, Hmap, MapType, BUCKET_CNT, EMPTY_REST,
+    HASH_WRITING,
 };
 use crate::key::{Fast64Key, FastStrKey};
 

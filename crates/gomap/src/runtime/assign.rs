@@ -17,13 +17,12 @@
 use std::ptr;
 
 use super::alloc::{new_bucket_array, new_overflow};
-use super::delete::same_str;
 use super::{
     b_log2, bucket_at, bucket_mask, buckets, clear_writing, count, elem_ptr, fatal, flags,
     grow_work, grow_work_fast64, grow_work_faststr, growing, hash_grow, hash_key, is_empty,
-    key_ptr, noverflow, over_load_factor, set_buckets, set_count, set_top, toggle_writing,
-    too_many_overflow_buckets, top, tophash, Bucket, Hmap, MapType, BUCKET_CNT, EMPTY_REST,
-    HASH_WRITING,
+    key_ptr, noverflow, over_load_factor, same_str, set_buckets, set_count, set_top,
+    toggle_writing, too_many_overflow_buckets, top, tophash, Bucket, Hmap, MapType, BUCKET_CNT,
+    EMPTY_REST, HASH_WRITING,
 };
 use crate::key::{Fast64Key, FastStrKey, MapKey};
 

@@ -9,9 +9,9 @@ use super::assign::writer_done;
 use super::{
     b_log2, bucket_at, bucket_mask, buckets, count, elem_ptr, extra, fatal, flags, grow_work,
     grow_work_fast64, grow_work_faststr, growing, hash_key, is_empty, key_ptr, oldbuckets,
-    set_count, set_flags, set_hash0, set_nevacuate, set_noverflow, set_oldbuckets, set_top,
-    toggle_writing, top, tophash, Bucket, Hmap, MapType, BUCKET_CNT, EMPTY_ONE, EMPTY_REST,
-    HASH_WRITING, MIN_TOP_HASH, SAME_SIZE_GROW,
+    same_str, set_count, set_flags, set_hash0, set_nevacuate, set_noverflow, set_oldbuckets,
+    set_top, toggle_writing, top, tophash, Bucket, Hmap, MapType, BUCKET_CNT, EMPTY_ONE,
+    EMPTY_REST, HASH_WRITING, MIN_TOP_HASH, SAME_SIZE_GROW,
 };
 use crate::key::{Fast64Key, FastStrKey, MapKey};
 
@@ -119,7 +119,7 @@ pub unsafe fn delete_faststr<K: FastStrKey, V>(t: &MapType<K, V>, h: *mut Hmap<K
 }
 
 /// What a search makes of one slot.
-pub(crate) enum Look {
+enum Look {
     /// Not this slot; go on.
     Next,
     /// This slot holds the key.
@@ -130,7 +130,7 @@ pub(crate) enum Look {
 
 impl Look {
     #[inline(always)]
-    pub(crate) fn hit_if(hit: bool) -> Look {
+    fn hit_if(hit: bool) -> Look {
         if hit {
             Look::Hit
         } else {
@@ -141,7 +141,7 @@ impl Look {
 
 /// Walks the chain from `first`, slot by slot, until `look` says hit or stop.
 #[inline(always)]
-pub(crate) unsafe fn find_in_chain<K, V>(
+unsafe fn find_in_chain<K, V>(
     first: *mut Bucket<K, V>,
     look: impl Fn(*mut Bucket<K, V>, usize) -> Look,
 ) -> Option<(*mut Bucket<K, V>, usize)> {
@@ -157,13 +157,6 @@ pub(crate) unsafe fn find_in_chain<K, V>(
         b = super::overflow(b);
     }
     None
-}
-
-/// Whether the string at `data` with `len` bytes is `wanted`: the same pointer, or equal bytes.
-#[inline(always)]
-pub(crate) unsafe fn same_str(data: *const u8, len: usize, wanted: &str) -> bool {
-    len == wanted.len()
-        && (data == wanted.as_ptr() || std::slice::from_raw_parts(data, len) == wanted.as_bytes())
 }
 
 /// Drops a deleted key, then zeroes it if it holds pointers, as Go clears only such keys.

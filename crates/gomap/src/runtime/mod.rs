@@ -408,6 +408,14 @@ pub(crate) unsafe fn set_overflow<K, V>(b: *mut Bucket<K, V>, next: *mut Bucket<
     AtomicPtr::from_ptr(addr_of_mut!((*b).overflow)).store(next, Relaxed)
 }
 
+/// Whether the string header (`data`, `len`) of a `_faststr` key slot holds `wanted`: the same
+/// data pointer, or equal bytes (Go compares the lengths first, then the pointers, then memory).
+#[inline(always)]
+pub(crate) unsafe fn same_str(data: *const u8, len: usize, wanted: &str) -> bool {
+    len == wanted.len()
+        && (data == wanted.as_ptr() || std::slice::from_raw_parts(data, len) == wanted.as_bytes())
+}
+
 /// A bucket has been evacuated when its first slot holds one of the evacuated states.
 #[inline(always)]
 pub(crate) unsafe fn evacuated<K, V>(b: *mut Bucket<K, V>) -> bool {
