@@ -1,21 +1,73 @@
 //! Key types: their default hash, and which specialised runtime path they take.
 //!
-//! Go's compiler sends maps with 4- or 8-byte pointer-free keys to `_fast32`/`_fast64` functions
-//! and string-keyed maps to `_faststr`. Here the key type makes the same choice through
-//! [`MapKey`]'s routing methods, so `Map<i64, _>` writes through `assign_fast64` like Go's `map[int64]T`.
+//! Go's compiler picks a map's runtime functions from its type (`mapfast` in the compiler):
+//! maps whose elem is over 128 bytes always use the generic `mapassign`/`mapaccess`/`mapdelete`;
+//! otherwise a pointer-free 8-byte key (any `int64`, `uint64`, `[8]byte`, two `int32`s...) uses
+//! the `_fast64` functions, a 4-byte one `_fast32`, a `string` `_faststr`, everything else the
+//! generic ones. Here the key type makes the same choice through [`MapKey`]'s routing methods,
+//! and the map type ([`MapType::indirect_elem`]) says whether the elem is one Go would store
+//! behind a pointer, so `Map<i64, i64>` writes through `assign_fast64` like Go's
+//! `map[int64]int64` and `Map<i64, Indirect<[u8; 200]>>` through `assign` like Go's
+//! `map[int64][200]byte`.
+//!
+//! [`MapKey`] lists which Go key each Rust key type stands for.
 
 use std::fmt;
 
+use crate::hash;
 use crate::runtime::{self, Hmap, MapType};
 
 /// A type usable as a map key.
 ///
 /// Besides its hash, a key type chooses the runtime functions its maps use, as Go's compiler
-/// does: the provided methods call the generic role functions, and 8-byte integer and string
-/// keys override them with the `_fast64` and `_faststr` ones.
+/// does: the provided methods call the generic role functions, and 8-byte and string keys
+/// override them with the `_fast64` and `_faststr` ones (unless the elem is an [`Indirect`]).
+///
+/// Which Rust key types stand for which Go keys:
+///
+/// | gomap key | Go key | functions |
+/// | --- | --- | --- |
+/// | `i64`, `u64`, `isize`, `usize`, `[u8; 8]` | `int64`, `uint64`, `int`, `uint`, `[8]byte` | `_fast64` |
+/// | `&'static str` (a data pointer and a length) | `string` | `_faststr` |
+/// | `String` (pointer, capacity, length: 24 bytes) | none; like a 3-word struct | generic |
+/// | `i32`, `u32`, `char` | `int32`, `uint32`, `rune` | generic (Go: `_fast32`) |
+/// | other `[u8; N]`, small integers, `bool`, pairs | the same-sized Go keys | generic |
+///
+/// `String` is not Go's `string`: its bucket slots are 24 bytes, not 16, so a `Map<String, V>`
+/// has other offsets than Go's `map[string]V`, and it takes the generic functions, as Go does
+/// for a key that is a struct of three words. Use `&'static str` keys to get Go's string maps.
 pub trait MapKey: Eq + Clone {
+    /// The key's hash under `h` (Go's `hasher(key, h)`): a map seed widened to 64 bits, or the
+    /// hash of the fields before this one when keys are composed.
+    fn hash_with(&self, h: u64) -> u64;
+
     /// The default hash of the key under `seed` (the map's `hash0`).
-    fn go_hash(&self, seed: u32) -> u64;
+    fn go_hash(&self, seed: u32) -> u64 {
+        self.hash_with(u64::from(seed))
+    }
+
+    /// Whether the key holds pointers (Go: `t.key.ptrdata != 0`). Go zeroes a deleted key only
+    /// then, and a bucket with pointers in its keys or elems is cleared after evacuation. Rust
+    /// cannot see pointers in a type; owning types (those that need drop) count as holding
+    /// them, and key types that hold borrowed pointers say so.
+    const HAS_POINTERS: bool = std::mem::needs_drop::<Self>();
+
+    /// Whether equal keys can differ in their bytes, so that an assign that finds the key stores
+    /// the new one over it (Go's `needkeyupdate`: strings, floats, interfaces and what contains
+    /// them). Integer and byte-array keys: no.
+    const NEEDS_KEY_UPDATE: bool = false;
+
+    /// Stores `key` over the equal key in `slot` if [`MapKey::NEEDS_KEY_UPDATE`] (the generic
+    /// assign's update of an existing entry).
+    ///
+    /// # Safety
+    /// `slot` holds a live key equal to `key`.
+    #[doc(hidden)]
+    unsafe fn update_key(slot: *mut Self, key: Self) {
+        if Self::NEEDS_KEY_UPDATE {
+            drop(std::ptr::replace(slot, key));
+        }
+    }
 
     /// Inserts or overwrites (Go's `mapassign` family).
     ///
@@ -58,24 +110,42 @@ pub trait MapKey: Eq + Clone {
     }
 }
 
-/// Overrides of the [`MapKey`] routing methods with one family of role functions.
+/// Overrides of the [`MapKey`] routing methods with one family of role functions, taken when
+/// `$key_fits` (a constant: whether this key type qualifies) holds and the map's elem is stored
+/// inline; otherwise the generic functions, as Go's compiler decides.
 macro_rules! route {
-    ($assign:ident, $access1:ident, $access2:ident, $delete:ident) => {
+    ($key_fits:expr; $assign:ident, $access1:ident, $access2:ident, $delete:ident) => {
         unsafe fn assign<V>(t: &MapType<Self, V>, h: *mut Hmap<Self, V>, key: Self, value: V) {
-            runtime::$assign(t, h, key, value)
+            if $key_fits && !t.indirect_elem {
+                runtime::$assign(t, h, key, value)
+            } else {
+                runtime::assign(t, h, key, value)
+            }
         }
         unsafe fn access2<V>(
             t: &MapType<Self, V>,
             h: *mut Hmap<Self, V>,
             key: &Self,
         ) -> (*const V, bool) {
-            runtime::$access2(t, h, key)
+            if $key_fits && !t.indirect_elem {
+                runtime::$access2(t, h, key)
+            } else {
+                runtime::access2(t, h, key)
+            }
         }
         unsafe fn access1<V>(t: &MapType<Self, V>, h: *mut Hmap<Self, V>, key: &Self) -> *const V {
-            runtime::$access1(t, h, key)
+            if $key_fits && !t.indirect_elem {
+                runtime::$access1(t, h, key)
+            } else {
+                runtime::access1(t, h, key)
+            }
         }
         unsafe fn delete<V>(t: &MapType<Self, V>, h: *mut Hmap<Self, V>, key: &Self) {
-            runtime::$delete(t, h, key)
+            if $key_fits && !t.indirect_elem {
+                runtime::$delete(t, h, key)
+            } else {
+                runtime::delete(t, h, key)
+            }
         }
     };
 }
@@ -86,53 +156,49 @@ pub trait Fast64Key: MapKey {
     fn bits(&self) -> u64;
 }
 
-/// Keys the `_faststr` functions compare as strings.
+/// Keys the `_faststr` functions compare as strings: a Go string header, a data pointer and a
+/// length.
+///
+/// The functions read and write key slots as headers, never as keys: Go's delete sets a slot's
+/// data pointer to nil and keeps its length, which is no valid Rust key.
 pub trait FastStrKey: MapKey {
     /// The key's text.
     fn as_str(&self) -> &str;
+
+    /// The data pointer and length of the string header in a key slot.
+    ///
+    /// # Safety
+    /// `slot` points at a key slot of a live bucket.
+    unsafe fn header(slot: *const Self) -> (*const u8, usize);
+
+    /// Sets the data pointer of the string header in a key slot to nil, keeping its length
+    /// (Go's `k.str = nil` on delete).
+    ///
+    /// # Safety
+    /// `slot` points at a key slot of a live bucket.
+    unsafe fn nil_data(slot: *mut Self);
 }
 
-/// Mixes two words into one with a 128-bit multiply (the core of wyhash).
-#[inline(always)]
-fn fold_mul(a: u64, b: u64) -> u64 {
-    let r = (a as u128).wrapping_mul(b as u128);
-    (r as u64) ^ ((r >> 64) as u64)
-}
-
-const K0: u64 = 0xa076_1d64_78bd_642f;
-const K1: u64 = 0xe703_7ed1_a0b4_28db;
-const K2: u64 = 0x8ebc_6af0_9c88_c6e3;
-
-/// Hash of a 64-bit word under `seed`: every output bit depends on every input bit.
+/// Hash of a 64-bit word under `seed` (Go's `memhash64` of an 8-byte key under `hash0`).
 #[inline(always)]
 pub fn hash_u64(x: u64, seed: u32) -> u64 {
-    fold_mul(x ^ K0, (seed as u64) ^ K1).wrapping_add(fold_mul(x ^ K2, K1 ^ (seed as u64)))
+    hash::memhash64(x, u64::from(seed))
 }
 
-/// Hash of a byte string under `seed`.
+/// Hash of a byte string under `seed` (Go's `memhash`, and `strhash` of a string's bytes).
 #[inline]
 pub fn hash_bytes(bytes: &[u8], seed: u32) -> u64 {
-    let mut acc = (seed as u64) ^ K0 ^ (bytes.len() as u64).wrapping_mul(K2);
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        acc = fold_mul(acc ^ u64::from_le_bytes(word), K1);
-    }
-    let mut tail = [0u8; 8];
-    tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
-    acc = fold_mul(acc ^ u64::from_le_bytes(tail), K2);
-    fold_mul(acc, K1 ^ (seed as u64))
+    hash::memhash(bytes, u64::from(seed))
 }
 
 macro_rules! fast64_key {
     ($($t:ty),*) => {$(
         impl MapKey for $t {
             #[inline(always)]
-            fn go_hash(&self, seed: u32) -> u64 {
-                hash_u64(*self as u64, seed)
+            fn hash_with(&self, h: u64) -> u64 {
+                hash::memhash64(*self as u64, h)
             }
-            route!(assign_fast64, access1_fast64, access2_fast64, delete_fast64);
+            route!(true; assign_fast64, access1_fast64, access2_fast64, delete_fast64);
         }
         impl Fast64Key for $t {
             #[inline(always)]
@@ -144,67 +210,96 @@ macro_rules! fast64_key {
 }
 fast64_key!(i64, u64, isize, usize);
 
+/// Keys Go hashes by their bytes (`memhash8`, `memhash16`, `memhash32`).
 macro_rules! small_int_key {
     ($($t:ty),*) => {$(
         impl MapKey for $t {
             #[inline(always)]
-            fn go_hash(&self, seed: u32) -> u64 {
-                hash_u64(*self as u64, seed)
+            fn hash_with(&self, h: u64) -> u64 {
+                hash::memhash(&self.to_le_bytes(), h)
             }
         }
     )*};
 }
 // Go has `_fast32` for 4-byte keys; this crate routes them through the generic functions.
-small_int_key!(i8, u8, i16, u16, i32, u32, char, bool);
+small_int_key!(i8, u8, i16, u16, i32, u32);
 
-impl MapKey for String {
-    fn go_hash(&self, seed: u32) -> u64 {
-        hash_bytes(self.as_bytes(), seed)
+impl MapKey for char {
+    fn hash_with(&self, h: u64) -> u64 {
+        hash::memhash32(u32::from(*self), h)
     }
-    route!(
-        assign_faststr,
-        access1_faststr,
-        access2_faststr,
-        delete_faststr
-    );
 }
 
-impl FastStrKey for String {
-    fn as_str(&self) -> &str {
-        self
+impl MapKey for bool {
+    fn hash_with(&self, h: u64) -> u64 {
+        hash::memhash(&[u8::from(*self)], h)
+    }
+}
+
+/// Hashed by its text, like a Go string; stored and searched as a 24-byte generic key (see the
+/// module docs).
+impl MapKey for String {
+    const NEEDS_KEY_UPDATE: bool = true;
+    fn hash_with(&self, h: u64) -> u64 {
+        hash::memhash(self.as_bytes(), h)
     }
 }
 
 impl MapKey for &'static str {
-    fn go_hash(&self, seed: u32) -> u64 {
-        hash_bytes(self.as_bytes(), seed)
+    // A borrowed pointer: nothing to drop, but Go's string header holds a pointer.
+    const HAS_POINTERS: bool = true;
+    const NEEDS_KEY_UPDATE: bool = true;
+    fn hash_with(&self, h: u64) -> u64 {
+        hash::memhash(self.as_bytes(), h)
     }
-    route!(
-        assign_faststr,
-        access1_faststr,
-        access2_faststr,
-        delete_faststr
-    );
+    route!(true; assign_faststr, access1_faststr, access2_faststr, delete_faststr);
 }
 
+/// A `&str` is laid out as Go's string header, data pointer first, then length (the layout test
+/// checks this, and DWARF describes it so to debuggers).
 impl FastStrKey for &'static str {
     fn as_str(&self) -> &str {
         self
     }
-}
 
-impl<const N: usize> MapKey for [u8; N] {
-    fn go_hash(&self, seed: u32) -> u64 {
-        hash_bytes(self, seed)
+    unsafe fn header(slot: *const Self) -> (*const u8, usize) {
+        let [data, len] = slot.cast::<[usize; 2]>().read();
+        (data as *const u8, len)
+    }
+
+    unsafe fn nil_data(slot: *mut Self) {
+        slot.cast::<usize>().write(0);
     }
 }
 
+/// Byte arrays are generic keys, except `[u8; 8]`, which Go treats as any other pointer-free
+/// 8-byte key: `_fast64`.
+impl<const N: usize> MapKey for [u8; N] {
+    fn hash_with(&self, h: u64) -> u64 {
+        hash::memhash(self, h)
+    }
+    route!(N == 8; assign_fast64, access1_fast64, access2_fast64, delete_fast64);
+}
+
+/// Only `[u8; 8]` reaches the `_fast64` functions (see its [`MapKey`] routing); for other
+/// lengths `bits` is never called.
+impl<const N: usize> Fast64Key for [u8; N] {
+    #[inline(always)]
+    fn bits(&self) -> u64 {
+        let mut word = [0u8; 8];
+        let n = N.min(8);
+        word[..n].copy_from_slice(&self[..n]);
+        u64::from_le_bytes(word)
+    }
+}
+
+/// A pair hashes like a Go struct of two fields: the second field's hash is seeded with the
+/// first's.
 impl<A: MapKey, B: MapKey> MapKey for (A, B) {
-    fn go_hash(&self, seed: u32) -> u64 {
-        hash_u64(
-            self.0.go_hash(seed) ^ self.1.go_hash(seed).rotate_left(29),
-            seed,
-        )
+    const HAS_POINTERS: bool = A::HAS_POINTERS || B::HAS_POINTERS;
+    const NEEDS_KEY_UPDATE: bool = A::NEEDS_KEY_UPDATE || B::NEEDS_KEY_UPDATE;
+    fn hash_with(&self, h: u64) -> u64 {
+        self.1.hash_with(self.0.hash_with(h))
     }
 }
 
@@ -236,7 +331,42 @@ impl<T: fmt::Debug> fmt::Debug for Indirect<T> {
 }
 
 impl<T: MapKey> MapKey for Indirect<T> {
-    fn go_hash(&self, seed: u32) -> u64 {
-        self.0.go_hash(seed)
+    const NEEDS_KEY_UPDATE: bool = T::NEEDS_KEY_UPDATE;
+    fn hash_with(&self, h: u64) -> u64 {
+        self.0.hash_with(h)
+    }
+    /// Go copies the new key into the memory the slot points to; the pointer stays.
+    unsafe fn update_key(slot: *mut Self, key: Self) {
+        T::update_key(&mut *(*slot).0, *key.0);
+    }
+}
+
+/// Whether `V` is an [`Indirect`], i.e. an elem Go would store behind a pointer because it is
+/// over 128 bytes (Go's `maptype.indirectelem()`), which sends the map to the generic functions.
+///
+/// Elems have no trait of their own, and stable Rust cannot specialise on a type, so this asks
+/// the compiler for the type's name and compares its path with `Indirect`'s, taken from the
+/// compiler too rather than written out. A test pins the answer for `Indirect` and for types
+/// that only contain one.
+pub(crate) fn is_indirect<V>() -> bool {
+    let probe = std::any::type_name::<Indirect<()>>();
+    let path = probe.strip_suffix("<()>").unwrap_or(probe);
+    std::any::type_name::<V>()
+        .strip_prefix(path)
+        .is_some_and(|rest| rest.starts_with('<'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indirect_elems_are_recognised_by_type() {
+        assert!(is_indirect::<Indirect<[u8; 200]>>());
+        assert!(is_indirect::<Indirect<String>>());
+        assert!(!is_indirect::<[u8; 200]>());
+        assert!(!is_indirect::<Option<Indirect<u8>>>());
+        assert!(!is_indirect::<(Indirect<u8>, u8)>());
+        assert!(!is_indirect::<i64>());
     }
 }

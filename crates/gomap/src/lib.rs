@@ -52,9 +52,21 @@
 //! | `advanceEvacuationMark` | [`runtime::advance_evacuation_mark`] |
 //! | `fatal` | [`runtime::fatal`] |
 //!
-//! Generic role functions exist once per key and elem type. The key type picks the family, as
-//! Go's compiler does: `i64`, `u64`, `isize`, `usize` keys use `_fast64`, `String` and
-//! `&'static str` keys use `_faststr`, all others the generic functions.
+//! Generic role functions exist once per key and elem type. The map type picks the family, as
+//! Go's compiler does: `i64`, `u64`, `isize`, `usize` and `[u8; 8]` keys use `_fast64`,
+//! `&'static str` keys (Go's string header: data pointer and length) `_faststr`, all others the
+//! generic functions; and any key does when the elem is an [`Indirect`], which stands for an elem
+//! over 128 bytes. [`MapKey`] lists which Go key each Rust key type stands for.
+//!
+//! # Hashing
+//!
+//! A key's default hash ([`MapKey::go_hash`]) is Go's fallback hash ([`hash`]), the wyhash-style
+//! function Go's runtime uses on CPUs without AES instructions, applied to the bytes Go would
+//! hash for the same key: integers by their little-endian bytes, strings by their bytes, pairs
+//! field after field. Go itself hashes with AES on x86-64, so the bucket of a given key differs
+//! from Go's, but the spread over buckets, and with it the overflow buckets and the same-size
+//! grows, is Go's. [`Map::with_hasher`] takes any other hash, for instance the hashes a Go
+//! program computed, which reproduces Go's map exactly (see `tests/against_go.rs`).
 //!
 //! Named *probe points* mark the moments a debugger wants to stop at, as comments
 //! `// probe: NAME` in the source on the line before the statement: `writer-entry-checked`,
@@ -75,14 +87,51 @@
 //! fixtures only. Memory is never freed while the map lives (see `runtime::Heap`), so a racing
 //! reader reads stale memory, never freed memory, as under Go's garbage collector.
 //!
+//! # Checked against Go
+//!
+//! `tests/against_go.rs` runs workloads on a real Go 1.19 map (`fixtures/go/mapdiff`) and replays
+//! them on gomap with the hashes Go computed: after every operation the header must be Go's, and
+//! the bucket bytes must be Go's in the middle of grows and at the end, for `_fast64`,
+//! `_faststr` and generic keys, through B = 16 and dozens of same-size grows. It also checks the
+//! default hash against Go's fallback hash bit for bit; `tests/hash_quality.rs` checks that it
+//! spreads keys like Go's own hash.
+//!
 //! # Differences from Go
 //!
-//! - The value is stored inside `assign`, before the end check, rather than by the caller after it
-//!   returns.
+//! What a debugger or a racing thread can see differently, and why:
+//!
+//! - The value is stored by `assign` itself, right after the end check and the clearing of
+//!   `hashWriting`, where Go's compiled caller stores it through the pointer `mapassign` returns:
+//!   the window in which a racing reader finds a new key with a zero value is Go's. For an
+//!   [`Indirect`] elem Go publishes the pointer before the tophash and fills the pointed-to
+//!   value after the call; here the pointer (to an already filled value) is stored last, since a
+//!   Rust value cannot be allocated empty and filled later.
 //! - Keys and elems over 128 bytes are refused at compile time; wrap them in [`Indirect`], which
 //!   is the pointer Go would store.
-//! - 4-byte keys take the generic path (Go has `_fast32`).
-//! - `MapExtra::overflow` lists overflow buckets for every map (Go only for pointer-free ones).
+//! - 4-byte keys take the generic path (Go has `_fast32`): a `_fast32` family would be one more
+//!   copy of every fast function for keys the fixtures do not use.
+//! - `String` keys are not Go strings: a `String` is three words, so `Map<String, V>` has
+//!   Go's layout and functions for a three-word struct key (generic), not `map[string]V`'s; use
+//!   `&'static str` keys for those.
+//! - Whether a bucket holds pointers (which decides whether evacuated old buckets are cleared and
+//!   whether overflow buckets are listed in `extra.overflow`) is known for keys
+//!   ([`MapKey::HAS_POINTERS`]) but guessed for elems: an elem that needs drop counts as holding
+//!   pointers, a plain reference (`&T`, `*const T`) does not.
+//! - `extra.overflow` points at a `Mutex<Vec<_>>`, not at Go's slice header: racing writers must
+//!   not corrupt the Rust heap.
+//! - The bucket's elem array is named `elems`; Go's DWARF calls it `values`. mapscope's profile
+//!   reads gomap buckets by the name `elems` (and gives both the same canonical field), so a
+//!   rename has to change the profile reader with it.
+//! - A bucket array is allocated with room for twice its buckets, zeroed, so that a writer that
+//!   races with `hash_grow` and indexes the old array with the new B writes into memory the map
+//!   owns instead of the allocator's. The map's own fields (B, the preallocated overflow buckets
+//!   and `nextOverflow`) are Go's; only memory past the end differs.
+//! - The header is always on the heap and the first bucket is allocated by the first insert. Go's
+//!   compiler can place the header and the first bucket of a map that does not escape in the
+//!   creating function's stack frame, so a debugger finds them there in Go.
+//! - The random numbers differ: the hash (Go hashes with AES; see "Hashing"), a new `hash0` after
+//!   the map becomes empty or is cleared, the iterator's starting point, and the sampling of
+//!   `noverflow` above B = 15 all come from gomap's seeded source instead of Go's `fastrand`.
 //!
 //! # Example
 //!
@@ -101,6 +150,7 @@
 // `gdb -iex 'add-auto-load-safe-path .' PROGRAM` has the hmap commands and the printer.
 #![debugger_visualizer(gdb_script_file = "../../../gdb-scripts/autoload.py")]
 
+pub mod hash;
 mod invariants;
 mod key;
 pub mod runtime;

@@ -138,6 +138,20 @@ where
     Ok(j - 1)
 }
 
+/// The `&'static str` key of `k`: strings of 1 to 60 bytes (some longer than the 32 bytes at
+/// which `_faststr` changes its one-bucket search), leaked once each.
+fn go_string(k: u16) -> &'static str {
+    static KEYS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| {
+        (0..1000usize)
+            .map(|k| {
+                let text = format!("{k}{}", "-".repeat(k % 60));
+                &*Box::leak(text.into_boxed_str())
+            })
+            .collect()
+    })[k as usize]
+}
+
 /// A weak hash: few distinct low bits, so chains overflow and same-size grows happen.
 fn clustered(k: &u64, seed: u32) -> u64 {
     gomap::hash_u64(*k, seed) & !0x3f | (k % 3)
@@ -162,6 +176,18 @@ proptest! {
     fn string_keys(ops in prop::collection::vec(op(300), 1..800), seed in any::<u32>()) {
         let m = Map::<String, u32>::with_seed(0, seed);
         run(&ops, &m, |k| format!("k{k}"))?;
+    }
+
+    #[test]
+    fn go_string_keys(ops in prop::collection::vec(op(300), 1..800), seed in any::<u32>()) {
+        let m = Map::<&'static str, u32>::with_seed(0, seed);
+        run(&ops, &m, go_string)?;
+    }
+
+    #[test]
+    fn byte_array_keys_on_fast64(ops in prop::collection::vec(op(400), 1..800), seed in any::<u32>()) {
+        let m = Map::<[u8; 8], u32>::with_seed(0, seed);
+        run(&ops, &m, |k| u64::from(k).to_le_bytes())?;
     }
 
     #[test]

@@ -169,3 +169,38 @@ fn clear_keeps_b_and_empties() {
     assert_eq!(m.get(&"again".to_string()), Some(1));
     m.check_invariants().unwrap();
 }
+
+/// [`bucket_zero`] for `String` keys that hold numbers.
+#[allow(clippy::ptr_arg)] // a hasher of String keys takes &String
+fn one_bucket_str(k: &String, _seed: u32) -> u64 {
+    let n: u64 = k.parse().unwrap();
+    bucket_zero(&n, 0)
+}
+
+#[test]
+fn overflow_lists_are_kept_only_for_buckets_without_pointers() {
+    // Go's garbage collector finds overflow buckets of buckets with pointers through the
+    // buckets; only pointer-free ones are listed in extra.overflow.
+    let plain = Map::<u64, u64>::with_hasher(0, 1, bucket_zero);
+    let owning = Map::<String, u64>::with_hasher(0, 1, one_bucket_str);
+    for k in 0..20u64 {
+        plain.insert(k, k);
+        owning.insert(k.to_string(), k);
+    }
+    // SAFETY: the maps are alive and idle.
+    unsafe {
+        let e = (*plain.header()).extra;
+        assert!(!e.is_null());
+        let listed = (*(*e).overflow).lock().unwrap().len();
+        assert!(listed > 0);
+        assert_eq!(listed, usize::from(plain.stats().noverflow));
+        assert!(owning.stats().noverflow > 0);
+        assert!((*owning.header()).extra.is_null(), "no extra fields needed");
+    }
+    // Iterating creates the list for pointer-free buckets only, as Go's mapiterinit does.
+    let fresh = Map::<String, u64>::with_seed(0, 1);
+    fresh.insert("a".into(), 1);
+    assert_eq!(fresh.iter().count(), 1);
+    // SAFETY: as above.
+    assert!(unsafe { (*fresh.header()).extra.is_null() });
+}

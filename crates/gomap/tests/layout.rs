@@ -78,3 +78,12 @@ fn indirect_is_a_pointer() {
 fn hiter_is_twelve_words_like_go() {
     assert_eq!(size_of::<Hiter<i64, i64>>(), 12 * 8);
 }
+
+#[test]
+fn str_keys_are_go_string_headers() {
+    // The _faststr functions read and write a `&str` slot as Go's string header.
+    let s: &'static str = "hello";
+    // SAFETY: a `&str` is two words; which word is which is what this test checks.
+    let words: [usize; 2] = unsafe { std::mem::transmute(s) };
+    assert_eq!(words, [s.as_ptr() as usize, s.len()]);
+}

@@ -87,10 +87,10 @@ fn main() -> ExitCode {
             m.insert(2, 2);
         }
         "assign-str-entry" => {
-            let m = Map::<String, u32>::with_seed(0, 1);
-            m.insert("a".into(), 1);
+            let m = Map::<&'static str, u32>::with_seed(0, 1);
+            m.insert("a", 1);
             another_writer_is_inside(&m);
-            m.insert("b".into(), 2);
+            m.insert("b", 2);
         }
         "assign-end" => {
             // 8 entries in one bucket: the 9th insert doubles, and its growth work rehashes the

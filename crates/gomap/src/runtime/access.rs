@@ -10,7 +10,8 @@ use std::ptr::null;
 
 use super::{
     b_log2, bucket_at, buckets, count, elem_ptr, fatal, flags, hash_key, is_empty, key_ptr,
-    reader_bucket, top, tophash, Bucket, Hmap, MapType, BUCKET_CNT, EMPTY_REST, HASH_WRITING,
+    reader_bucket, same_str, top, tophash, Bucket, Hmap, MapType, BUCKET_CNT, EMPTY_REST,
+    HASH_WRITING,
 };
 use crate::key::{Fast64Key, FastStrKey};
 
@@ -191,8 +192,10 @@ unsafe fn search_fast64<K: Fast64Key, V>(mut b: *mut Bucket<K, V>, bits: u64) ->
     None
 }
 
-/// `_faststr` search: a single-bucket map is scanned by length and bytes without hashing, as in
-/// Go; otherwise by tophash then length, pointer and bytes.
+/// `_faststr` search. A single-bucket map is scanned without hashing the key (see
+/// [`scan_one_bucket`]); otherwise the key's bucket chain is searched by length and tophash,
+/// then data pointer or bytes, over the whole chain: Go's string lookup does not stop at an
+/// empty-rest slot.
 #[inline(always)]
 unsafe fn search_faststr<K: FastStrKey, V>(
     t: &MapType<K, V>,
@@ -200,26 +203,85 @@ unsafe fn search_faststr<K: FastStrKey, V>(
     key: &K,
 ) -> Option<*const V> {
     let wanted = key.as_str();
-    let same = |k: &K| {
-        let k = k.as_str();
-        k.len() == wanted.len() && (k.as_ptr() == wanted.as_ptr() || k == wanted)
-    };
     if b_log2(h) == 0 {
-        let b = bucket_at(buckets(h), 0);
+        match scan_one_bucket(bucket_at(buckets(h), 0), wanted) {
+            OneBucket::Found(e) => return Some(e),
+            OneBucket::Missing => return None,
+            OneBucket::Ambiguous => {}
+        }
+    }
+    let hash = hash_key(t, h, key);
+    let top_hash = tophash(hash);
+    let mut b = reader_bucket(h, hash);
+    while !b.is_null() {
         for i in 0..BUCKET_CNT {
-            let th = top(b, i);
-            if is_empty(th) {
-                if th == EMPTY_REST {
-                    break;
-                }
+            let (data, len) = K::header(key_ptr(b, i));
+            if len != wanted.len() || top(b, i) != top_hash {
                 continue;
             }
-            if same(&*key_ptr(b, i)) {
+            if same_str(data, len, wanted) {
                 return Some(elem_ptr(b, i));
             }
         }
-        return None;
+        b = super::overflow(b);
     }
-    let hash = hash_key(t, h, key);
-    search(reader_bucket(h, hash), tophash(hash), same).map(|(_, e)| e)
+    None
+}
+
+/// What the scan of a one-bucket map concluded.
+enum OneBucket<V> {
+    Found(*const V),
+    Missing,
+    /// Two long keys look alike at both ends: hashing the key is cheaper than comparing both.
+    Ambiguous,
+}
+
+/// Go's one-bucket string lookup, which never hashes a short key. Slots with another length or
+/// no entry are skipped (the scan ends at an empty-rest slot). A key under 32 bytes is compared
+/// with every candidate. A longer one is matched at once on an equal data pointer; otherwise a
+/// candidate must agree in its first and last 4 bytes, and only a single such candidate is
+/// compared in full: with a second one the caller hashes the key instead.
+#[inline(always)]
+unsafe fn scan_one_bucket<K: FastStrKey, V>(b: *mut Bucket<K, V>, wanted: &str) -> OneBucket<V> {
+    let short = wanted.len() < 32;
+    let mut candidate = None;
+    for i in 0..BUCKET_CNT {
+        let (data, len) = K::header(key_ptr(b, i));
+        let th = top(b, i);
+        if len != wanted.len() || is_empty(th) {
+            if th == EMPTY_REST {
+                break;
+            }
+            continue;
+        }
+        if short {
+            if same_str(data, len, wanted) {
+                return OneBucket::Found(elem_ptr(b, i));
+            }
+            continue;
+        }
+        if data == wanted.as_ptr() {
+            return OneBucket::Found(elem_ptr(b, i));
+        }
+        let bytes = std::slice::from_raw_parts(data, len);
+        let w = wanted.as_bytes();
+        if bytes[..4] != w[..4] || bytes[len - 4..] != w[len - 4..] {
+            continue;
+        }
+        if candidate.is_some() {
+            return OneBucket::Ambiguous;
+        }
+        candidate = Some(i);
+    }
+    match candidate {
+        Some(i) => {
+            let (data, len) = K::header(key_ptr(b, i));
+            if std::slice::from_raw_parts(data, len) == wanted.as_bytes() {
+                OneBucket::Found(elem_ptr(b, i))
+            } else {
+                OneBucket::Missing
+            }
+        }
+        None => OneBucket::Missing,
+    }
 }

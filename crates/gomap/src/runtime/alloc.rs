@@ -184,6 +184,19 @@ pub(crate) unsafe fn ensure_extra<K, V>(
     e
 }
 
+/// The header's extra fields with an overflow list, both allocated on first use (Go's
+/// `createOverflow`).
+pub(crate) unsafe fn create_overflow<K, V>(
+    t: &MapType<K, V>,
+    h: *mut Hmap<K, V>,
+) -> *mut MapExtra<K, V> {
+    let e = ensure_extra(t, h);
+    if (*e).overflow.is_null() {
+        (*e).overflow = new_overflow_list(t);
+    }
+    e
+}
+
 unsafe fn drop_overflow_list<K, V>(p: *mut u8) {
     ptr::drop_in_place(p.cast::<OverflowList<K, V>>());
 }
@@ -204,8 +217,9 @@ pub(crate) fn new_overflow_list<K, V>(t: &MapType<K, V>) -> *mut OverflowList<K,
 
 /// Chains a new overflow bucket behind `b` (Go's `newoverflow`).
 ///
-/// Takes a preallocated spare when there is one, else allocates; counts it in `noverflow` and
-/// records it in `extra.overflow`.
+/// Takes a preallocated spare when there is one, else allocates; counts it in `noverflow` and,
+/// for buckets without pointers, records it in `extra.overflow` (allocating `extra` and the list
+/// on first use, as Go does only for those maps).
 pub(crate) unsafe fn new_overflow<K, V>(
     t: &MapType<K, V>,
     h: *mut Hmap<K, V>,
@@ -223,14 +237,13 @@ pub(crate) unsafe fn new_overflow<K, V>(
         spare
     };
     incr_noverflow(t, h);
-    let e = ensure_extra(t, h);
-    if (*e).overflow.is_null() {
-        (*e).overflow = new_overflow_list(t);
+    if !t.bucket_has_pointers {
+        let e = create_overflow(t, h);
+        (*(*e).overflow)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(ovf);
     }
-    (*(*e).overflow)
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .push(ovf);
     set_overflow(b, ovf);
     ovf
 }

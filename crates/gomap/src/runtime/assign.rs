@@ -1,9 +1,18 @@
 //! Writing an entry: Go's `mapassign` and its `_fast64` and `_faststr` specialisations.
 //!
-//! Go's `mapassign` returns the elem slot and the compiled code stores the value after the call,
-//! when `hashWriting` is already clear. Here the value is stored inside, before the end check:
-//! the same race windows for the misuse checks, and a reader can never clone a value that was
-//! never written.
+//! The order of the stores is Go's, because it decides what a racing reader or a debugger sees
+//! in between:
+//!
+//! - a new entry: the generic function writes the key, then the tophash (which makes the slot
+//!   live), then counts it; the fast ones write the tophash first, then the key, then count;
+//! - an existing key: the generic function rewrites it only for key types whose equal values
+//!   can differ in bytes (Go's `needkeyupdate`, [`MapKey::NEEDS_KEY_UPDATE`]), `_faststr`
+//!   always rewrites it (a new data pointer), `_fast64` never does;
+//! - then the end check and the clearing of `hashWriting`;
+//! - the value last. Go's `mapassign` returns a pointer to the elem slot and the compiled
+//!   caller stores the value through it after the call, when `hashWriting` is already clear;
+//!   here `assign` stores it itself, at that same moment. So, as in Go, a reader racing with
+//!   an insert can find the key with a zero value (new slots are always zeroed).
 
 use std::ptr;
 
@@ -11,11 +20,11 @@ use super::alloc::{new_bucket_array, new_overflow};
 use super::{
     b_log2, bucket_at, bucket_mask, buckets, clear_writing, count, elem_ptr, fatal, flags,
     grow_work, grow_work_fast64, grow_work_faststr, growing, hash_grow, hash_key, is_empty,
-    key_ptr, noverflow, over_load_factor, set_buckets, set_count, set_top, toggle_writing,
-    too_many_overflow_buckets, top, tophash, Bucket, Hmap, MapType, BUCKET_CNT, EMPTY_REST,
-    HASH_WRITING,
+    key_ptr, noverflow, over_load_factor, same_str, set_buckets, set_count, set_top,
+    toggle_writing, too_many_overflow_buckets, top, tophash, Bucket, Hmap, MapType, BUCKET_CNT,
+    EMPTY_REST, HASH_WRITING,
 };
-use crate::key::{Fast64Key, FastStrKey};
+use crate::key::{Fast64Key, FastStrKey, MapKey};
 
 /// Where an entry goes: an existing slot with an equal key, or a free slot.
 enum Slot<K, V> {
@@ -33,7 +42,7 @@ impl<K, V> Copy for Slot<K, V> {}
 
 /// Sets `key` to `value` (Go's `mapassign`).
 #[inline(never)]
-pub unsafe fn assign<K: Eq, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>, key: K, value: V) {
+pub unsafe fn assign<K: MapKey, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>, key: K, value: V) {
     if flags(h) & HASH_WRITING != 0 {
         fatal("concurrent map writes");
     }
@@ -59,8 +68,15 @@ pub unsafe fn assign<K: Eq, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>, key: K, va
         }
         break slot.unwrap_or_else(|| Slot::Free(new_overflow(t, h, last), 0));
     };
-    store(h, slot, key, value, top_hash);
-    writer_done(h);
+    match slot {
+        Slot::Existing(b, i) => K::update_key(key_ptr(b, i), key),
+        Slot::Free(b, i) => {
+            ptr::write(key_ptr(b, i), key);
+            set_top(b, i, top_hash);
+            set_count(h, count(h) + 1);
+        }
+    }
+    finish(h, slot, value);
 }
 
 /// [`assign`] for 8-byte keys compared as integers (Go's `mapassign_fast64`).
@@ -123,8 +139,13 @@ pub unsafe fn assign_fast64<K: Fast64Key, V>(
             None => Slot::Free(new_overflow(t, h, b), 0),
         };
     };
-    store(h, slot, key, value, tophash(hash));
-    writer_done(h);
+    // An equal 8-byte key has the same bytes: nothing to rewrite.
+    if let Slot::Free(b, i) = slot {
+        set_top(b, i, tophash(hash));
+        ptr::write(key_ptr(b, i), key);
+        set_count(h, count(h) + 1);
+    }
+    finish(h, slot, value);
 }
 
 /// [`assign`] for string keys (Go's `mapassign_faststr`).
@@ -153,8 +174,8 @@ pub unsafe fn assign_faststr<K: FastStrKey, V>(
             grow_work_faststr(t, h, bucket);
         }
         let (slot, last) = find_slot(bucket_at(buckets(h), bucket), top_hash, |k: &K| {
-            let k = k.as_str();
-            k.len() == wanted.len() && (k.as_ptr() == wanted.as_ptr() || k == wanted)
+            let (data, len) = K::header(k);
+            same_str(data, len, wanted)
         });
         if let Some(existing @ Slot::Existing(..)) = slot {
             break existing;
@@ -164,8 +185,16 @@ pub unsafe fn assign_faststr<K: FastStrKey, V>(
         }
         break slot.unwrap_or_else(|| Slot::Free(new_overflow(t, h, last), 0));
     };
-    store(h, slot, key, value, top_hash);
-    writer_done(h);
+    match slot {
+        // Go stores the new data pointer over the old one (the length is equal).
+        Slot::Existing(b, i) => drop(ptr::replace(key_ptr(b, i), key)),
+        Slot::Free(b, i) => {
+            set_top(b, i, top_hash);
+            ptr::write(key_ptr(b, i), key);
+            set_count(h, count(h) + 1);
+        }
+    }
+    finish(h, slot, value);
 }
 
 /// Searches a bucket chain for a key with tophash `top_hash` that `matches`; remembers the first
@@ -214,22 +243,14 @@ unsafe fn start_grow_if_needed<K, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>) -> b
     false
 }
 
-/// Writes the entry into its slot: replaces the elem of an existing key, or fills a free slot
-/// (key first, then tophash, which makes it visible) and counts it.
+/// The end of every assign: the writer's end check and the clearing of `hashWriting`, then the
+/// value into the slot's elem, replacing an existing key's (see the module docs for why last).
 #[inline(always)]
-unsafe fn store<K, V>(h: *mut Hmap<K, V>, slot: Slot<K, V>, key: K, value: V, top_hash: u8) {
+unsafe fn finish<K, V>(h: *mut Hmap<K, V>, slot: Slot<K, V>, value: V) {
+    writer_done(h);
     match slot {
-        Slot::Existing(b, i) => {
-            // Go overwrites the key too (for +0/-0 and strings); the keys are equal, keep ours.
-            drop(key);
-            drop(ptr::replace(elem_ptr(b, i), value));
-        }
-        Slot::Free(b, i) => {
-            ptr::write(key_ptr(b, i), key);
-            ptr::write(elem_ptr(b, i), value);
-            set_top(b, i, top_hash);
-            set_count(h, count(h) + 1);
-        }
+        Slot::Existing(b, i) => drop(ptr::replace(elem_ptr(b, i), value)),
+        Slot::Free(b, i) => ptr::write(elem_ptr(b, i), value),
     }
 }
 

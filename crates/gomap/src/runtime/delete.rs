@@ -9,15 +9,15 @@ use super::assign::writer_done;
 use super::{
     b_log2, bucket_at, bucket_mask, buckets, count, elem_ptr, extra, fatal, flags, grow_work,
     grow_work_fast64, grow_work_faststr, growing, hash_key, is_empty, key_ptr, oldbuckets,
-    set_count, set_flags, set_hash0, set_nevacuate, set_noverflow, set_oldbuckets, set_top,
-    toggle_writing, top, tophash, Bucket, Hmap, MapType, BUCKET_CNT, EMPTY_ONE, EMPTY_REST,
-    HASH_WRITING, MIN_TOP_HASH, SAME_SIZE_GROW,
+    same_str, set_count, set_flags, set_hash0, set_nevacuate, set_noverflow, set_oldbuckets,
+    set_top, toggle_writing, top, tophash, Bucket, Hmap, MapType, BUCKET_CNT, EMPTY_ONE,
+    EMPTY_REST, HASH_WRITING, MIN_TOP_HASH, SAME_SIZE_GROW,
 };
-use crate::key::{Fast64Key, FastStrKey};
+use crate::key::{Fast64Key, FastStrKey, MapKey};
 
 /// Removes `key` if present (Go's `mapdelete`).
 #[inline(never)]
-pub unsafe fn delete<K: Eq, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>, key: &K) {
+pub unsafe fn delete<K: MapKey, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>, key: &K) {
     if h.is_null() || count(h) == 0 {
         return;
     }
@@ -32,10 +32,23 @@ pub unsafe fn delete<K: Eq, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>, key: &K) {
     if growing(h) {
         grow_work(t, h, bucket);
     }
+    let first = bucket_at(buckets(h), bucket);
     let top_hash = tophash(hash);
-    remove_where(t, h, bucket_at(buckets(h), bucket), |b, i| {
-        top(b, i) == top_hash && *key_ptr(b, i) == *key
+    // Nothing follows an empty-rest slot, so the generic search stops at the first one.
+    let found = find_in_chain(first, |b, i| {
+        let th = top(b, i);
+        if th != top_hash {
+            return if th == EMPTY_REST {
+                Look::Stop
+            } else {
+                Look::Next
+            };
+        }
+        Look::hit_if(*key_ptr(b, i) == *key)
     });
+    if let Some((b, i)) = found {
+        remove_at(t, h, first, b, i, |k| clear_key(k));
+    }
     writer_done(h);
 }
 
@@ -56,10 +69,15 @@ pub unsafe fn delete_fast64<K: Fast64Key, V>(t: &MapType<K, V>, h: *mut Hmap<K, 
     if growing(h) {
         grow_work_fast64(t, h, bucket);
     }
+    let first = bucket_at(buckets(h), bucket);
     let bits = key.bits();
-    remove_where(t, h, bucket_at(buckets(h), bucket), |b, i| {
-        (*key_ptr(b, i)).bits() == bits && !is_empty(top(b, i))
+    // Go's fast search compares the key first and walks the whole chain, past empty-rest slots.
+    let found = find_in_chain(first, |b, i| {
+        Look::hit_if((*key_ptr(b, i)).bits() == bits && !is_empty(top(b, i)))
     });
+    if let Some((b, i)) = found {
+        remove_at(t, h, first, b, i, |k| clear_key(k));
+    }
     writer_done(h);
 }
 
@@ -80,46 +98,100 @@ pub unsafe fn delete_faststr<K: FastStrKey, V>(t: &MapType<K, V>, h: *mut Hmap<K
     if growing(h) {
         grow_work_faststr(t, h, bucket);
     }
+    let first = bucket_at(buckets(h), bucket);
     let top_hash = tophash(hash);
     let wanted = key.as_str();
-    remove_where(t, h, bucket_at(buckets(h), bucket), |b, i| {
-        top(b, i) == top_hash && (*key_ptr(b, i)).as_str() == wanted
+    // Length and tophash first, then the bytes; the whole chain, past empty-rest slots.
+    let found = find_in_chain(first, |b, i| {
+        let (data, len) = K::header(key_ptr(b, i));
+        if len != wanted.len() || top(b, i) != top_hash {
+            return Look::Next;
+        }
+        Look::hit_if(same_str(data, len, wanted))
     });
+    if let Some((b, i)) = found {
+        remove_at(t, h, first, b, i, |k: *mut K| {
+            ptr::drop_in_place(k);
+            K::nil_data(k);
+        });
+    }
     writer_done(h);
 }
 
-/// Finds the first slot in the chain from `first` that `matches` (stopping at `EMPTY_REST`),
-/// drops its entry and marks it empty, then turns a trailing run of `EMPTY_ONE` into
-/// `EMPTY_REST` so later searches stop early.
+/// What a search makes of one slot.
+enum Look {
+    /// Not this slot; go on.
+    Next,
+    /// This slot holds the key.
+    Hit,
+    /// The key is not in the chain.
+    Stop,
+}
+
+impl Look {
+    #[inline(always)]
+    fn hit_if(hit: bool) -> Look {
+        if hit {
+            Look::Hit
+        } else {
+            Look::Next
+        }
+    }
+}
+
+/// Walks the chain from `first`, slot by slot, until `look` says hit or stop.
 #[inline(always)]
-unsafe fn remove_where<K, V>(
-    t: &MapType<K, V>,
-    h: *mut Hmap<K, V>,
+unsafe fn find_in_chain<K, V>(
     first: *mut Bucket<K, V>,
-    matches: impl Fn(*mut Bucket<K, V>, usize) -> bool,
-) {
+    look: impl Fn(*mut Bucket<K, V>, usize) -> Look,
+) -> Option<(*mut Bucket<K, V>, usize)> {
     let mut b = first;
     while !b.is_null() {
         for i in 0..BUCKET_CNT {
-            if !matches(b, i) {
-                if top(b, i) == EMPTY_REST {
-                    return;
-                }
-                continue;
+            match look(b, i) {
+                Look::Next => {}
+                Look::Hit => return Some((b, i)),
+                Look::Stop => return None,
             }
-            ptr::drop_in_place(key_ptr(b, i));
-            ptr::drop_in_place(elem_ptr(b, i));
-            set_top(b, i, EMPTY_ONE);
-            mark_empty_rest(first, b, i);
-            set_count(h, count(h) - 1);
-            // probe: delete-removed
-            if count(h) == 0 {
-                // A fresh seed makes collisions harder to provoke repeatedly (as in Go).
-                set_hash0(h, t.rng.next_u32());
-            }
-            return;
         }
         b = super::overflow(b);
+    }
+    None
+}
+
+/// Drops a deleted key, then zeroes it if it holds pointers, as Go clears only such keys.
+#[inline(always)]
+unsafe fn clear_key<K: MapKey>(k: *mut K) {
+    ptr::drop_in_place(k);
+    if K::HAS_POINTERS {
+        ptr::write_bytes(k, 0, 1);
+    }
+}
+
+/// Removes the entry in slot `i` of `b` (in the chain from `first`): clears its key with
+/// `clear_key`, drops and zeroes its elem (Go zeroes every deleted elem, so a racing reader of
+/// the slot sees zero, not the old value), marks it empty, turns a trailing run of `EMPTY_ONE`
+/// into `EMPTY_REST` so later searches stop early, and counts it.
+#[inline(always)]
+unsafe fn remove_at<K, V>(
+    t: &MapType<K, V>,
+    h: *mut Hmap<K, V>,
+    first: *mut Bucket<K, V>,
+    b: *mut Bucket<K, V>,
+    i: usize,
+    clear_key: impl FnOnce(*mut K),
+) {
+    clear_key(key_ptr(b, i));
+    let e = elem_ptr(b, i);
+    ptr::drop_in_place(e);
+    ptr::write_bytes(e, 0, 1);
+    set_top(b, i, EMPTY_ONE);
+    mark_empty_rest(first, b, i);
+    set_count(h, count(h) - 1);
+    // probe: delete-removed
+    if count(h) == 0 {
+        // A fresh seed makes collisions harder to provoke repeatedly (as in Go).
+        set_hash0(h, t.rng.next_u32());
     }
 }
 

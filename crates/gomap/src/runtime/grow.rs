@@ -4,7 +4,7 @@
 //! here monomorphisation does that, so the variants share one always-inlined body and remain
 //! separate, separately breakable functions.
 
-use std::ptr::{self, null_mut};
+use std::ptr::{self, addr_of_mut, null_mut};
 
 use super::alloc::ensure_extra;
 use super::alloc::{make_bucket_array, new_overflow};
@@ -12,8 +12,8 @@ use super::{
     b_log2, bucket_at, buckets, count, elem_ptr, evacuated, extra, flags, growing, hash_key,
     is_empty, key_ptr, nevacuate, noldbuckets, oldbucket_mask, oldbuckets, over_load_factor,
     same_size_grow, set_b_log2, set_buckets, set_flags, set_nevacuate, set_noverflow,
-    set_oldbuckets, set_top, top, Bucket, Hmap, MapType, BUCKET_CNT, EVACUATED_EMPTY, EVACUATED_X,
-    ITERATOR, MIN_TOP_HASH, OLD_ITERATOR, SAME_SIZE_GROW,
+    set_oldbuckets, set_overflow, set_top, top, Bucket, Hmap, MapType, BUCKET_CNT, EVACUATED_EMPTY,
+    EVACUATED_X, ITERATOR, MIN_TOP_HASH, OLD_ITERATOR, SAME_SIZE_GROW,
 };
 
 /// Starts a grow (Go's `hashGrow`): doubles B when over the load factor, else keeps B and marks a
@@ -170,14 +170,28 @@ unsafe fn evacuate_body<K, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>, oldbucket: 
             }
             b = super::overflow(b);
         }
-        // Go clears the moved keys and elems of buckets that hold pointers, to help its garbage
-        // collector. Here the old slots are left as they are: their entries were moved (the
-        // tophash states say so, so nothing drops them twice), and racing readers still find the
-        // bytes they expect.
+        // Go clears the keys and elems of an evacuated old bucket whose type holds pointers,
+        // and its overflow pointer (the old overflow buckets become unreachable), so that its
+        // garbage collector does not keep what the entries pointed to alive twice. It cannot
+        // while an iterator may still walk the old array. The tophash bytes stay: they record
+        // the evacuation. The entries were moved bit for bit, so zeroing the old copies drops
+        // nothing; a racing reader of this bucket now sees zeroes, as in Go.
+        if flags(h) & OLD_ITERATOR == 0 && t.bucket_has_pointers {
+            clear_evacuated(bucket_at(oldbuckets(h), oldbucket));
+        }
     }
     if oldbucket == nevacuate(h) {
         advance_evacuation_mark(h, t, newbit);
     }
+}
+
+/// Zeroes an evacuated old bucket after its tophash bytes: keys, elems and overflow pointer.
+#[inline(always)]
+unsafe fn clear_evacuated<K, V>(b: *mut Bucket<K, V>) {
+    let keys = addr_of_mut!((*b).keys).cast::<u8>();
+    let overflow = addr_of_mut!((*b).overflow).cast::<u8>();
+    ptr::write_bytes(keys, 0, overflow.offset_from(keys) as usize);
+    set_overflow(b, null_mut());
 }
 
 /// Moves `nevacuate` past evacuated old buckets, at most 1024 at a time, and ends the grow when

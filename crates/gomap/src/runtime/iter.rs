@@ -8,7 +8,7 @@
 
 use std::ptr::null_mut;
 
-use super::alloc::{ensure_extra, new_overflow_list};
+use super::alloc::create_overflow;
 use super::{
     access_k, b_log2, bucket_at, bucket_mask, bucket_shift, buckets, count, elem_ptr, evacuated,
     fatal, flags, growing, hash_key, is_empty, key_ptr, oldbucket_mask, oldbuckets, or_flags,
@@ -91,12 +91,13 @@ pub unsafe fn iter_init<K: Eq, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>, it: &mu
     it.h = h;
     it.B = b_log2(h);
     it.buckets = buckets(h);
-    let e = ensure_extra(t, h);
-    if (*e).overflow.is_null() {
-        (*e).overflow = new_overflow_list(t);
+    if !t.bucket_has_pointers {
+        // Go's iterator holds the overflow lists of pointer-free buckets, so that its garbage
+        // collector keeps them while the iteration runs; it makes the current list for that.
+        let e = create_overflow(t, h);
+        it.overflow = (*e).overflow;
+        it.oldoverflow = (*e).oldoverflow;
     }
-    it.overflow = (*e).overflow;
-    it.oldoverflow = (*e).oldoverflow;
 
     let r = if it.B > 31 - super::BUCKET_CNT_BITS {
         t.rng.next_u64() as usize

@@ -28,6 +28,8 @@ mod grow;
 mod iter;
 
 use std::marker::PhantomData;
+
+use crate::key::MapKey;
 use std::ptr::addr_of_mut;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicIsize, AtomicPtr, AtomicU16, AtomicU32, AtomicU8, AtomicUsize};
@@ -83,8 +85,9 @@ pub const HASH_WRITING: u8 = 4;
 /// The current grow keeps B (it only compacts overflow chains).
 pub const SAME_SIZE_GROW: u8 = 8;
 
-/// Sentinel for [`Hiter::check_bucket`]: no filtering of old-bucket entries.
-pub const NO_CHECK: usize = 1 << (usize::BITS - 1);
+/// Sentinel for [`Hiter::check_bucket`]: no filtering of old-bucket entries (Go's `noCheck`,
+/// all ones).
+pub const NO_CHECK: usize = usize::MAX;
 
 /// A map header: Go's `hmap`, field for field (48 bytes on x86-64).
 ///
@@ -127,10 +130,11 @@ pub struct MapExtra<K, V> {
 
 /// The list `MapExtra::overflow` points to (Go's `*[]*bmap`).
 ///
-/// Go keeps this list only for pointer-free buckets, to keep their overflow buckets alive for the
-/// garbage collector. Here memory is owned by [`Heap`], so the list is informational: it is kept
-/// for every map, and it takes a lock so that racing writers cannot corrupt the Rust heap (they
-/// still corrupt the map, which is the point).
+/// Go keeps this list only for buckets without pointers, to keep their overflow buckets alive
+/// for the garbage collector, and so does this crate ([`MapType::bucket_has_pointers`]). Here
+/// memory is owned by [`Heap`], so the list is informational; it takes a lock so that racing
+/// writers cannot corrupt the Rust heap (they still corrupt the map, which is the point). It is
+/// a `Mutex<Vec>`, not Go's slice header: a debugger reads its length from Rust's layout.
 pub type OverflowList<K, V> = std::sync::Mutex<Vec<*mut Bucket<K, V>>>;
 
 /// A bucket: 8 tophash bytes, 8 keys, 8 elems, then the overflow pointer, with C layout.
@@ -149,10 +153,20 @@ pub struct Bucket<K, V> {
     pub overflow: *mut Bucket<K, V>,
 }
 
-/// Go's `maptype` for one `Map<K, V>`: the hasher and the heap.
+/// Go's `maptype` for one `Map<K, V>`: the hasher, what Go's compiler knows about the types,
+/// and the heap.
 pub struct MapType<K, V> {
     /// Hash of a key under the map's seed.
     pub hasher: fn(&K, u32) -> u64,
+    /// The elem is an [`Indirect`](crate::Indirect): a pointer to a value Go would not store
+    /// inline (over 128 bytes). Go then uses the generic functions for every operation.
+    pub indirect_elem: bool,
+    /// Keys or elems hold pointers (Go: `t.bucket.ptrdata != 0`). Go then clears an old bucket
+    /// once it is evacuated, and keeps no list of overflow buckets (its garbage collector finds
+    /// them through the buckets). Keys say whether they hold pointers ([`MapKey::HAS_POINTERS`]);
+    /// an elem counts as holding pointers when it needs drop (`String`, `Box`, `Indirect`...),
+    /// the only test stable Rust has; elems that are plain references count as pointer-free.
+    pub bucket_has_pointers: bool,
     /// Owner of every bucket array, overflow bucket and list the map allocates.
     pub heap: Heap,
     /// Source of Go's `fastrand` (new seeds, iterator start, overflow sampling).
@@ -160,17 +174,21 @@ pub struct MapType<K, V> {
     _types: PhantomData<fn(K, V)>,
 }
 
-impl<K, V> MapType<K, V> {
+impl<K: MapKey, V> MapType<K, V> {
     /// A map type with the given hasher; `seed` seeds its random source.
     pub fn new(hasher: fn(&K, u32) -> u64, seed: u64) -> Self {
         MapType {
             hasher,
+            indirect_elem: crate::key::is_indirect::<V>(),
+            bucket_has_pointers: K::HAS_POINTERS || std::mem::needs_drop::<V>(),
             heap: Heap::default(),
             rng: AtomicU64Rng::new(seed),
             _types: PhantomData,
         }
     }
+}
 
+impl<K, V> MapType<K, V> {
     #[inline(always)]
     pub(crate) fn hash(&self, key: &K, seed: u32) -> u64 {
         (self.hasher)(key, seed)
@@ -388,6 +406,14 @@ pub(crate) unsafe fn overflow<K, V>(b: *mut Bucket<K, V>) -> *mut Bucket<K, V> {
 #[inline(always)]
 pub(crate) unsafe fn set_overflow<K, V>(b: *mut Bucket<K, V>, next: *mut Bucket<K, V>) {
     AtomicPtr::from_ptr(addr_of_mut!((*b).overflow)).store(next, Relaxed)
+}
+
+/// Whether the string header (`data`, `len`) of a `_faststr` key slot holds `wanted`: the same
+/// data pointer, or equal bytes (Go compares the lengths first, then the pointers, then memory).
+#[inline(always)]
+pub(crate) unsafe fn same_str(data: *const u8, len: usize, wanted: &str) -> bool {
+    len == wanted.len()
+        && (data == wanted.as_ptr() || std::slice::from_raw_parts(data, len) == wanted.as_bytes())
 }
 
 /// A bucket has been evacuated when its first slot holds one of the evacuated states.
