@@ -279,7 +279,7 @@ class Commands:
         numbers = [self.adapter.set_breakpoint(site, cond) for site, cond in placed]
         where = f"probe {args.probe}" if args.probe else f"role {args.role}"
         lines = [f"hmap break: {len(numbers)} breakpoint(s) on {where}"]
-        for n, (site, cond) in zip(numbers, placed):
+        for n, (site, cond) in zip(numbers, placed, strict=True):
             lines.append(f"  #{n} {site.describe()}" + (f" if {cond}" if cond else ""))
         return "\n".join(lines)
 

@@ -82,30 +82,50 @@ class MapType:
         return self.bucket["elems"].offset + slot * self.elem_size
 
 
+def _get(obj, key, kind, what):
+    """``obj[key]``, which must be of ``kind`` (int: never a bool); else a one-line error."""
+    value = obj.get(key) if isinstance(obj, dict) else None
+    ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+    if not ok:
+        raise MapscopeError(f"profile: {what}: '{key}' is not a {kind.__name__}")
+    return value
+
+
 def _members(layout):
-    return {canonical: f.get("name", canonical) for canonical, f in layout.get("fields", {}).items()}
+    fields = _get(layout, "fields", dict, "a layout")
+    return {
+        canonical: f.get("name", canonical) if isinstance(f, dict) else canonical for canonical, f in fields.items()
+    }
 
 
 def _fields(layout, names, what):
-    fields = layout.get("fields", {})
+    fields = _get(layout, "fields", dict, what)
     missing = [n for n in names if n not in fields]
     if missing:
         raise MapscopeError(f"profile: {what} {layout.get('name')} lacks field(s) {', '.join(missing)}")
-    return {n: Field(int(fields[n]["offset"]), int(fields[n]["size"])) for n in names}
+    return {
+        n: Field(_get(fields[n], "offset", int, f"{what} field {n}"), _get(fields[n], "size", int, f"{what} field {n}"))
+        for n in names
+    }
 
 
 def map_types(profile_data):
-    """Every map type a profile describes: one per bucket layout."""
-    layouts = profile_data["layouts"]
+    """Every map type a profile describes: one per bucket layout. Every value is checked for its
+    type here; :mod:`profile` checks the ranges."""
+    layouts, constants = profile_data["layouts"], profile_data["constants"]
     constants = Constants(
-        bucket_count=int(profile_data["constants"]["bucket_count"]),
-        tophash=dict(profile_data["constants"]["tophash"]),
-        flags=dict(profile_data["constants"]["flags"]),
+        bucket_count=_get(constants, "bucket_count", int, "constants"),
+        tophash=dict(_get(constants, "tophash", dict, "constants")),
+        flags=dict(_get(constants, "flags", dict, "constants")),
     )
-    headers = {h["name"]: h for h in layouts["header"]}
+    headers = {}
+    for h in layouts["header"]:
+        headers[_get(h, "name", str, "a header layout")] = h
     result = []
     for b in layouts["buckets"]:
-        header = headers.get(b.get("header") or "")
+        name = _get(b, "name", str, "a bucket layout")
+        what = f"bucket {name}"
+        header = headers.get(b.get("header")) if isinstance(b.get("header"), str) else None
         if header is None:
             if len(headers) != 1:
                 continue  # a bucket type with no header in this binary: no map to decode
@@ -113,18 +133,20 @@ def map_types(profile_data):
         result.append(
             MapType(
                 header_name=header["name"],
-                bucket_name=b["name"],
+                bucket_name=name,
                 header=_fields(header, HEADER_FIELDS, "header"),
-                header_size=int(header["size"]),
-                bucket=_fields(b, BUCKET_FIELDS, "bucket"),
-                bucket_size=int(b["size"]),
-                key_type=b["key_type"],
-                elem_type=b["elem_type"],
-                key_size=int(b["key_size"]),
-                elem_size=int(b["elem_size"]),
-                key_indirect=bool(b["key_indirect"]),
-                elem_indirect=bool(b["elem_indirect"]),
-                pointer_size=int(profile_data.get("pointer_size", 8)),
+                header_size=_get(header, "size", int, "header"),
+                bucket=_fields(b, BUCKET_FIELDS, what),
+                bucket_size=_get(b, "size", int, what),
+                key_type=_get(b, "key_type", str, what),
+                elem_type=_get(b, "elem_type", str, what),
+                key_size=_get(b, "key_size", int, what),
+                elem_size=_get(b, "elem_size", int, what),
+                key_indirect=_get(b, "key_indirect", bool, what),
+                elem_indirect=_get(b, "elem_indirect", bool, what),
+                pointer_size=_get(profile_data, "pointer_size", int, "the profile")
+                if "pointer_size" in profile_data
+                else 8,
                 constants=constants,
                 header_members=_members(header),
                 bucket_members=_members(b),

@@ -99,10 +99,14 @@ class Profile:
             raise MapscopeError(f"{where}: malformed layouts or constants ({type(e).__name__}: {e})") from None
         _check_layouts(self.map_types, where)
         self.map_handle_field = _map_handle_field(data, where)
-        self._roles = {role: [_role_function(role, fn, where) for fn in fns] for role, fns in data["roles"].items()}
+        self._roles = {
+            role: [_role_function(role, fn, where) for fn in _list(fns, where, f"roles.{role}")]
+            for role, fns in data["roles"].items()
+        }
         by_symbol = {fn.symbol: fn for fns in self._roles.values() for fn in fns}
         self._probes = {
-            name: [_probe_site(name, s, by_symbol, where) for s in sites] for name, sites in data["probes"].items()
+            name: [_probe_site(name, s, by_symbol, where) for s in _list(sites, where, f"probes.{name}")]
+            for name, sites in data["probes"].items()
         }
         # Role functions sorted by address, for looking a pc up.
         self._by_address = sorted((fn for fns in self._roles.values() for fn in fns), key=lambda f: f.address)
@@ -221,6 +225,11 @@ class Profile:
 
 def _is_int(value, low=0, high=1 << 64):
     return isinstance(value, int) and not isinstance(value, bool) and low <= value < high
+
+
+def _list(value, where, what):
+    _require(isinstance(value, list), where, f"{what} is not a list")
+    return value
 
 
 def _require(ok, where, what):
@@ -376,7 +385,8 @@ def _probe_site(name, s, by_symbol, where):
     here = f"{where}: probe {name}"
     _require(isinstance(s, dict), here, "an entry is not an object")
     _require(_is_int(s.get("address")) and _is_int(s.get("line", 0), 0, 1 << 32), here, "bad address or line")
-    fn = by_symbol.get(s.get("symbol"))
+    _require(isinstance(s.get("symbol"), str), here, "an entry has no symbol")
+    fn = by_symbol.get(s["symbol"])
     _require(fn is not None, here, f"{s.get('file')}:{s.get('line')} is in no role function")
     _require(fn.contains(s["address"]), here, f"address {s['address']:#x} is outside {fn.function}")
     return ProbeSite(

@@ -7,10 +7,9 @@ naming the field, before anything runs. The engine in :mod:`mapscope_core.replay
 
 import math
 import os
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import tomllib
 
 from .errors import BadInput
 

@@ -51,7 +51,7 @@ def same_type(debugger_name, dwarf_name, exact=False):
         return (
             _norm(base_a) == _norm(base_b)
             and len(args_a) == len(args_b)
-            and all(same_type(x, y) for x, y in zip(args_a, args_b))
+            and all(same_type(x, y) for x, y in zip(args_a, args_b, strict=True))
         )
     return False
 

@@ -42,7 +42,7 @@ process launch -o {truth_file} -- --print
     ids = [int(m) for m in re.findall(r"\(unsigned int\) id = (\d+)", out)]
     printed = entries_after(out, "(gomap::Map<long, long>) *map = map[i64]i64 with ")
     assert ids == list(range(1, 9)), ids
-    assert dict(zip(ids, printed)) == truth
+    assert len(ids) == len(printed) and dict(zip(ids, printed, strict=True)) == truth
     # hmap print: the same entries in the core's own text, as in gdb.
     texts = re.findall(r"^map\[i64\]i64 with (\d+) entries = \{(.*)\}$", out, re.M)
     assert [{int(k): int(v) for k, v in re.findall(r"\[(-?\d+)\] = (-?\d+)", body)} for _, body in texts] == printed
