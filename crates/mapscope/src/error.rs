@@ -2,7 +2,10 @@
 //!
 //! Every failure mapscope can report is a variant of [`Error`]. The CLI prints
 //! `mapscope: error: <Display>` on one line of stderr and exits with
-//! [`Error::exit_code`]:
+//! [`Error::exit_code`]. Every `Display` is one line: strings from the user or
+//! the file are shown through [`crate::escape`], and gimli's messages (some of
+//! which span two lines and leave out the offending value) are rewritten by
+//! [`dwarf_message`].
 //!
 //! | code | meaning |
 //! | --- | --- |
@@ -14,6 +17,8 @@
 
 use std::fmt;
 use std::path::PathBuf;
+
+use crate::escape;
 
 /// Exit code for "not found".
 pub const EXIT_NOT_FOUND: i32 = 1;
@@ -38,7 +43,7 @@ pub enum Error {
     NotElf(PathBuf),
     /// The file is an ELF file that cannot be parsed (truncated, corrupt headers).
     CorruptElf { path: PathBuf, detail: String },
-    /// The file has no DWARF debug information (stripped, or built without it).
+    /// The file has no DWARF debug info (stripped, or built without it).
     NoDebugInfo(PathBuf),
     /// A DWARF section is malformed.
     Dwarf(String),
@@ -52,11 +57,12 @@ pub enum Error {
         name: String,
         candidates: Vec<String>,
     },
-    /// Nothing matched a symbol pattern, an address or a file:line.
+    /// Nothing matched a symbol pattern, an address or a file:line. The message
+    /// is composed by the caller, with the user's part shown by [`escape::text`].
     NotFound(String),
     /// The binary contains neither the gomap nor the Go map runtime.
     NoMapRuntime(PathBuf),
-    /// A command-line argument could not be understood.
+    /// A command-line argument could not be understood (composed like `NotFound`).
     Usage(String),
     /// Output could not be written.
     Output(String),
@@ -80,42 +86,52 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Open { path, source } => {
-                write!(f, "cannot open {}: {}", path.display(), source)
+                write!(f, "cannot open {}: {}", escape::path(path), source)
             }
-            Error::IsDirectory(p) => write!(f, "{} is a directory, not an ELF binary", p.display()),
-            Error::NotElf(p) => write!(f, "{} is not an ELF binary", p.display()),
-            Error::CorruptElf { path, detail } => {
-                write!(f, "{} is a truncated or corrupt ELF file: {}", path.display(), detail)
+            Error::IsDirectory(p) => {
+                write!(f, "{} is a directory, not an ELF binary", escape::path(p))
             }
+            Error::NotElf(p) => write!(f, "{} is not an ELF binary", escape::path(p)),
+            Error::CorruptElf { path, detail } => write!(
+                f,
+                "{} is a truncated or corrupt ELF file: {}",
+                escape::path(path),
+                escape::line(detail)
+            ),
             Error::NoDebugInfo(p) => write!(
                 f,
                 "{} has no DWARF debug info (stripped?); rebuild with debug info: \
                  Rust: `debug = 2` in the Cargo profile (or RUSTFLAGS=-g) and no `strip`; \
                  Go: build without `-ldflags=-w`/`-s` and do not strip",
-                p.display()
+                escape::path(p)
             ),
-            Error::Dwarf(d) => write!(f, "malformed DWARF: {d}"),
+            Error::Dwarf(d) => write!(f, "malformed DWARF: {}", escape::line(d)),
             Error::TypeNotFound { name, suggestions } => {
-                write!(f, "no struct type matches `{name}`")?;
+                write!(f, "no struct type matches `{}`", escape::text(name))?;
                 if !suggestions.is_empty() {
-                    write!(f, "; did you mean: {}", suggestions.join(", "))?;
+                    let shown: Vec<String> = suggestions.iter().map(|s| escape::text(s)).collect();
+                    write!(f, "; did you mean: {}", shown.join(", "))?;
                 }
                 Ok(())
             }
-            Error::AmbiguousType { name, candidates } => write!(
-                f,
-                "`{name}` is ambiguous, it matches {} types: {} (give a longer path, or pass --all)",
-                candidates.len(),
-                candidates.join(", ")
-            ),
-            Error::NotFound(what) => write!(f, "{what}"),
+            Error::AmbiguousType { name, candidates } => {
+                let shown: Vec<String> = candidates.iter().map(|s| escape::text(s)).collect();
+                write!(
+                    f,
+                    "`{}` is ambiguous, it matches {} types: {} (give a longer path, or pass --all)",
+                    escape::text(name),
+                    candidates.len(),
+                    shown.join(", ")
+                )
+            }
+            Error::NotFound(what) => write!(f, "{}", escape::line(what)),
             Error::NoMapRuntime(p) => write!(
                 f,
                 "{} contains no map runtime: neither gomap (gomap::runtime::Hmap) nor Go's (runtime.hmap)",
-                p.display()
+                escape::path(p)
             ),
-            Error::Usage(m) => write!(f, "{m}"),
-            Error::Output(m) => write!(f, "cannot write output: {m}"),
+            Error::Usage(m) => write!(f, "{}", escape::line(m)),
+            Error::Output(m) => write!(f, "cannot write output: {}", escape::line(m)),
         }
     }
 }
@@ -124,9 +140,77 @@ impl std::error::Error for Error {}
 
 impl From<gimli::Error> for Error {
     fn from(e: gimli::Error) -> Self {
-        Error::Dwarf(e.to_string())
+        Error::Dwarf(dwarf_message(&e))
+    }
+}
+
+/// One line saying what is wrong, for a gimli error. gimli's own descriptions
+/// leave out the value that was wrong, and three of them span two lines.
+pub fn dwarf_message(e: &gimli::Error) -> String {
+    use gimli::Error as G;
+    match e {
+        G::UnexpectedEof(_) => "the data ends in the middle of an entry \
+                                (a length or offset is wrong, or the section is truncated)"
+            .into(),
+        G::UnknownForm(form) => format!(
+            "an attribute has form 0x{:x}, which is not a DW_FORM_* value",
+            form.0
+        ),
+        G::UnknownVersion(v) => format!("unit version {v} is not a DWARF version (2 to 5)"),
+        G::UnknownAbbreviation(code) => format!(
+            "an entry uses abbreviation code {code}, which its unit's abbreviation table does not define"
+        ),
+        G::AbbreviationTagZero => {
+            "an abbreviation has tag 0, which is reserved for null entries".into()
+        }
+        G::AttributeFormZero => {
+            "an abbreviation's attribute has form 0, which is reserved for null entries".into()
+        }
+        G::BadHasChildren => {
+            "an abbreviation's has-children byte is neither DW_CHILDREN_yes nor DW_CHILDREN_no"
+                .into()
+        }
+        G::UnsupportedAddressSize(n) => format!("address size {n} is not supported"),
+        G::UnsupportedOffsetSize(n) => format!("offset size {n} is not supported"),
+        G::UnknownReservedLength => {
+            "a unit length is a reserved value (0xfffffff0 to 0xfffffffe)".into()
+        }
+        other => {
+            // Collapse any embedded newline and indentation into single spaces.
+            let d = other
+                .description()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            d.trim_end_matches('.').to_string()
+        }
     }
 }
 
 /// Result alias used throughout the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_gimli_message_is_one_line() {
+        use gimli::Error as G;
+        for e in [
+            G::AbbreviationTagZero,
+            G::AttributeFormZero,
+            G::BadHasChildren,
+            G::PopWithEmptyStack,
+            G::UnexpectedEof(gimli::ReaderOffsetId(3)),
+            G::UnknownForm(gimli::DwForm(0x7f)),
+            G::BadLength,
+        ] {
+            let m = Error::from(e).to_string();
+            assert!(!m.contains('\n') && !m.contains("  "), "{m:?}");
+        }
+        assert!(Error::from(G::UnknownForm(gimli::DwForm(0x7f)))
+            .to_string()
+            .contains("0x7f"));
+    }
+}

@@ -8,9 +8,10 @@
 //! - [`frames`]: where a function's prologue ends and where its parameters live.
 //! - [`profile`]: the map-target profile (docs/profile.md).
 //! - [`strings`]: where string values keep their bytes and length.
-//! - [`error`]: the error type and exit codes.
+//! - [`error`]: the error type and exit codes; [`escape`] shows user strings safely.
 
 pub mod error;
+pub mod escape;
 pub mod loader;
 pub mod names;
 pub mod scan;

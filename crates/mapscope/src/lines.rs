@@ -298,7 +298,8 @@ pub fn line_locations(bin: &Binary<'_>, file: &str, line: u32) -> Result<(u32, V
     let rows = rows(bin, &|p| path_matches(p, file), &|_, l| l >= line)?;
     let Some(target) = rows.iter().map(|r| r.line).min() else {
         return Err(Error::NotFound(format!(
-            "no code for {file}:{line} (no file matches, or no line at or after it)"
+            "no code for {}:{line} (no file matches, or no line at or after it)",
+            crate::escape::text(file)
         )));
     };
     let at: Vec<&Row> = rows.iter().filter(|r| r.line == target).collect();
@@ -337,7 +338,8 @@ pub fn query(bin: &Binary<'_>, queries: &[String]) -> Result<Vec<Answer>> {
             }
             if !in_code(bin, addr) {
                 return Err(Error::NotFound(format!(
-                    "address {q} is not in any code section of the binary"
+                    "address {} is not in any code section of the binary",
+                    crate::escape::text(q)
                 )));
             }
             if ctx.is_none() {
@@ -350,7 +352,8 @@ pub fn query(bin: &Binary<'_>, queries: &[String]) -> Result<Vec<Answer>> {
             if frames.is_empty() {
                 validate(bin)?;
                 return Err(Error::NotFound(format!(
-                    "no line information for address {q}"
+                    "no line information for address {}",
+                    crate::escape::text(q)
                 )));
             }
             out.push(Answer::Address {
@@ -359,9 +362,12 @@ pub fn query(bin: &Binary<'_>, queries: &[String]) -> Result<Vec<Answer>> {
                 frames,
             });
         } else if let Some((file, line)) = q.rsplit_once(':') {
-            let line: u32 = line
-                .parse()
-                .map_err(|_| Error::Usage(format!("`{q}` is neither an address nor FILE:LINE")))?;
+            let line: u32 = line.parse().map_err(|_| {
+                Error::Usage(format!(
+                    "`{}` is neither an address nor FILE:LINE",
+                    crate::escape::text(q)
+                ))
+            })?;
             let (actual, locations) = line_locations(bin, file, line)?;
             out.push(Answer::Line {
                 query: q.clone(),
@@ -371,7 +377,8 @@ pub fn query(bin: &Binary<'_>, queries: &[String]) -> Result<Vec<Answer>> {
             });
         } else {
             return Err(Error::Usage(format!(
-                "`{q}` is neither an address (0x...) nor FILE:LINE"
+                "`{}` is neither an address (0x...) nor FILE:LINE",
+                crate::escape::text(q)
             )));
         }
     }

@@ -174,7 +174,7 @@ pub fn lookup(bin: &Binary<'_>, pattern: Option<&str>, inlined: bool) -> Result<
         .collect();
     if functions.is_empty() && inl.is_empty() {
         return Err(Error::NotFound(match pattern {
-            Some(p) => format!("no function matches `{p}`"),
+            Some(p) => format!("no function matches `{}`", crate::escape::text(p)),
             None => "the binary has no function symbols".to_string(),
         }));
     }

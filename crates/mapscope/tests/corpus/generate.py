@@ -80,6 +80,11 @@ files = {
         (".debug_abbrev", 1, 0, abbrev),
         (".debug_info", 1, SHF_COMPRESSED, struct.pack("<IIQQ", 1, 0, 1 << 60, 1) + zlib.compress(good_cu)),
     ]),
+    # gimli describes this one on two lines; mapscope must say it on one.
+    "elf-abbrev-tag-zero.bin": elf([
+        (".debug_abbrev", 1, 0, bytes([1, 0x00, 0, 0x03, 0x08, 0, 0, 0])),
+        (".debug_info", 1, 0, good_cu),
+    ]),
     "elf-minimal-valid-dwarf.bin": elf([
         (".debug_abbrev", 1, 0, abbrev),
         (".debug_info", 1, 0, good_cu),
