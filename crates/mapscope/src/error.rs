@@ -11,7 +11,7 @@
 //! | --- | --- |
 //! | 0 | success |
 //! | 1 | not found: unknown type, symbol, address or line; no map runtime in the binary |
-//! | 2 | bad input or usage: missing file, directory, not ELF, corrupt ELF or DWARF, no debug info |
+//! | 2 | bad input or usage: missing file, directory or device, not ELF, corrupt ELF or DWARF, no debug info |
 //! | 3 | ambiguous type name: several different types match (candidates are listed) |
 //! | 4 | output could not be written |
 
@@ -39,6 +39,12 @@ pub enum Error {
     },
     /// The input path is a directory.
     IsDirectory(PathBuf),
+    /// The input is neither a regular file nor a pipe (a device or a socket).
+    NotRegular { path: PathBuf, kind: &'static str },
+    /// A FIFO that no process has open for writing: there is nothing to read.
+    NoWriter(PathBuf),
+    /// A pipe delivered more bytes than mapscope keeps in memory.
+    TooLarge { path: PathBuf, limit: u64 },
     /// The file is not an ELF file (wrong magic or too short).
     NotElf(PathBuf),
     /// The file is an ELF file that cannot be parsed (truncated, corrupt headers).
@@ -91,6 +97,21 @@ impl fmt::Display for Error {
             Error::IsDirectory(p) => {
                 write!(f, "{} is a directory, not an ELF binary", escape::path(p))
             }
+            Error::NotRegular { path, kind } => write!(
+                f,
+                "{} is a {kind}, not an ELF binary (mapscope reads regular files, and pipes to their end)",
+                escape::path(path)
+            ),
+            Error::NoWriter(p) => write!(
+                f,
+                "{} is a FIFO with no writer, so there is nothing to read",
+                escape::path(p)
+            ),
+            Error::TooLarge { path, limit } => write!(
+                f,
+                "{} delivered more than {limit} bytes; save it to a file first",
+                escape::path(path)
+            ),
             Error::NotElf(p) => write!(f, "{} is not an ELF binary", escape::path(p)),
             Error::CorruptElf { path, detail } => write!(
                 f,

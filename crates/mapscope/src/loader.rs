@@ -1,4 +1,5 @@
-//! Loading an ELF binary: memory mapping, DWARF sections (decompressed when
+//! Loading an ELF binary: memory mapping (a pipe is read to its end; opening never
+//! waits for a writer; devices are refused), DWARF sections (decompressed when
 //! `SHF_COMPRESSED`), build-id, and the handle that the other modules share.
 //!
 //! ```no_run
@@ -9,6 +10,7 @@
 //! ```
 
 use std::borrow::Cow;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use gimli::{EndianSlice, RunTimeEndian, SectionId};
@@ -19,8 +21,11 @@ use crate::error::{Error, Result};
 /// The reader type used for all DWARF parsing.
 pub type R<'a> = EndianSlice<'a, RunTimeEndian>;
 
-/// A file's bytes: memory-mapped, or owned when mapping is not possible
-/// (empty files cannot be mapped).
+/// The most mapscope reads from a pipe (a regular file is mapped, whatever its size).
+pub const MAX_PIPE_BYTES: u64 = 4 << 30;
+
+/// A file's bytes: memory-mapped, or owned (empty files cannot be mapped; pipes
+/// are read to their end).
 pub struct MappedFile {
     path: PathBuf,
     map: Option<memmap2::Mmap>,
@@ -28,46 +33,52 @@ pub struct MappedFile {
 }
 
 impl MappedFile {
-    /// Opens and memory-maps `path`. Fails cleanly on missing files and directories.
+    /// Opens `path`: a regular file is memory-mapped; a pipe or FIFO is read to its
+    /// end (opening never waits for a writer); anything else is refused.
     pub fn open(path: &Path) -> Result<MappedFile> {
-        let meta = std::fs::metadata(path).map_err(|source| Error::Open {
+        use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+        let open_err = |source| Error::Open {
             path: path.to_path_buf(),
             source,
-        })?;
-        if meta.is_dir() {
-            return Err(Error::IsDirectory(path.to_path_buf()));
+        };
+        // Refuse devices and sockets before opening them: opening a device can have
+        // effects (a tape rewinds) or wait (a terminal, a modem line).
+        let meta = std::fs::metadata(path).map_err(open_err)?;
+        refuse_special(path, &meta.file_type())?;
+        // O_NONBLOCK: opening a FIFO without a writer would otherwise wait forever.
+        // The file may have been replaced since `metadata`, so check again on the fd.
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(path)
+            .map_err(open_err)?;
+        let meta = file.metadata().map_err(open_err)?;
+        let ft = meta.file_type();
+        refuse_special(path, &ft)?;
+        if ft.is_fifo() {
+            let owned = read_pipe(path, file)?;
+            return Ok(Self::from_parts(path, None, owned));
         }
-        let file = std::fs::File::open(path).map_err(|source| Error::Open {
-            path: path.to_path_buf(),
-            source,
-        })?;
         if meta.len() == 0 {
-            return Ok(MappedFile {
-                path: path.to_path_buf(),
-                map: None,
-                owned: Vec::new(),
-            });
+            return Ok(Self::from_parts(path, None, Vec::new()));
         }
         // SAFETY: the file is opened read-only; as with every debugger, a concurrent
         // modification of the binary while we read it is outside our control.
-        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|source| Error::Open {
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(open_err)?;
+        Ok(Self::from_parts(path, Some(map), Vec::new()))
+    }
+
+    fn from_parts(path: &Path, map: Option<memmap2::Mmap>, owned: Vec<u8>) -> MappedFile {
+        MappedFile {
             path: path.to_path_buf(),
-            source,
-        })?;
-        Ok(MappedFile {
-            path: path.to_path_buf(),
-            map: Some(map),
-            owned: Vec::new(),
-        })
+            map,
+            owned,
+        }
     }
 
     /// Wraps bytes already in memory (used by tests and the fuzzer).
     pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> MappedFile {
-        MappedFile {
-            path: path.to_path_buf(),
-            map: None,
-            owned: bytes,
-        }
+        Self::from_parts(path, None, bytes)
     }
 
     /// The file's contents.
@@ -82,6 +93,67 @@ impl MappedFile {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// Directories, devices and sockets are not binaries.
+fn refuse_special(path: &Path, ft: &std::fs::FileType) -> Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    if ft.is_dir() {
+        return Err(Error::IsDirectory(path.to_path_buf()));
+    }
+    let kind = if ft.is_char_device() {
+        "character device"
+    } else if ft.is_block_device() {
+        "block device"
+    } else if ft.is_socket() {
+        "socket"
+    } else {
+        return Ok(());
+    };
+    Err(Error::NotRegular {
+        path: path.to_path_buf(),
+        kind,
+    })
+}
+
+/// Reads a pipe to its end (at most [`MAX_PIPE_BYTES`]). With no writer there is
+/// nothing to read; input that does not start like ELF is not read further.
+fn read_pipe(path: &Path, file: std::fs::File) -> Result<Vec<u8>> {
+    use std::os::fd::AsRawFd;
+    let io_err = |source| Error::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    // Back to blocking reads: a writer that is slow to write is waited for, like `cat`
+    // would. A FIFO that no process has open for writing reads as end of file.
+    let fd = file.as_raw_fd();
+    // SAFETY: fcntl on a file descriptor we own, with integer arguments only.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0 {
+        return Err(io_err(std::io::Error::last_os_error()));
+    }
+    let mut head = Vec::new();
+    (&file).take(4).read_to_end(&mut head).map_err(io_err)?;
+    if head.is_empty() {
+        return Err(Error::NoWriter(path.to_path_buf()));
+    }
+    if head.as_slice() != b"\x7fELF" {
+        // Not ELF: the rest (perhaps endless, like `<(yes)`) is not needed to say so.
+        return Ok(head);
+    }
+    let mut rest = Vec::new();
+    (&file)
+        .take(MAX_PIPE_BYTES - 4 + 1)
+        .read_to_end(&mut rest)
+        .map_err(io_err)?;
+    if rest.len() as u64 > MAX_PIPE_BYTES - 4 {
+        return Err(Error::TooLarge {
+            path: path.to_path_buf(),
+            limit: MAX_PIPE_BYTES,
+        });
+    }
+    head.extend_from_slice(&rest);
+    Ok(head)
 }
 
 /// A parsed ELF binary with its DWARF sections ready for gimli.
@@ -138,24 +210,7 @@ impl<'data> Binary<'data> {
         let mut sections = Vec::new();
         for &id in DWARF_SECTIONS {
             if let Some(section) = object.section_by_name(id.name()) {
-                let cd = section
-                    .compressed_data()
-                    .map_err(|e| corrupt(format!("section {}: {}", id.name(), e)))?;
-                // zlib cannot expand more than ~1032:1; refuse absurd sizes before allocating.
-                let limit = (cd.data.len() as u64)
-                    .saturating_mul(1100)
-                    .saturating_add(4096);
-                if cd.format != object::CompressionFormat::None && cd.uncompressed_size > limit {
-                    return Err(corrupt(format!(
-                        "section {} claims {} bytes uncompressed from {} bytes",
-                        id.name(),
-                        cd.uncompressed_size,
-                        cd.data.len()
-                    )));
-                }
-                let bytes = cd
-                    .decompress()
-                    .map_err(|e| corrupt(format!("section {}: {}", id.name(), e)))?;
+                let bytes = section_bytes(path, &section, id.name(), data.len() as u64)?;
                 sections.push((id, bytes));
             }
         }
@@ -270,6 +325,46 @@ impl<'data> Binary<'data> {
             4
         }
     }
+}
+
+/// A section's bytes, decompressed if needed. A section that does not fit in the
+/// file, or claims an impossible uncompressed size, is a corrupt file.
+fn section_bytes<'data>(
+    path: &Path,
+    section: &object::Section<'data, '_>,
+    name: &str,
+    file_len: u64,
+) -> Result<Cow<'data, [u8]>> {
+    let corrupt = |detail: String| Error::CorruptElf {
+        path: path.to_path_buf(),
+        detail,
+    };
+    // Checked here because `object` reports a section past the end of the file as
+    // "Invalid compressed data size or offset", even when nothing is compressed.
+    if let Some((offset, size)) = section.file_range() {
+        if offset.checked_add(size).map_or(true, |end| end > file_len) {
+            return Err(corrupt(format!(
+                "section {name} (offset {offset}, size {size}) runs past the end of the file \
+                 ({file_len} bytes)"
+            )));
+        }
+    }
+    let cd = section
+        .compressed_data()
+        .map_err(|e| corrupt(format!("section {name}: compression header: {e}")))?;
+    // zlib cannot expand more than ~1032:1; refuse absurd sizes before allocating.
+    let limit = (cd.data.len() as u64)
+        .saturating_mul(1100)
+        .saturating_add(4096);
+    if cd.format != object::CompressionFormat::None && cd.uncompressed_size > limit {
+        return Err(corrupt(format!(
+            "section {name} claims {} bytes uncompressed from {} bytes",
+            cd.uncompressed_size,
+            cd.data.len()
+        )));
+    }
+    cd.decompress()
+        .map_err(|e| corrupt(format!("section {name}: {e}")))
 }
 
 /// Parses a Go build-id ELF note: namesz, descsz, type, "Go\0\0", desc.

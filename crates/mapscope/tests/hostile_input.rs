@@ -1,6 +1,7 @@
 //! Issue 9: nothing a user types or a file holds can hang, crash, or silently give
-//! a wrong answer. What users type: control characters, non-UTF-8 paths. Every
-//! failure is one escaped line.
+//! a wrong answer. What users type: control characters, non-UTF-8 paths. What the
+//! path is: FIFOs (with and without a writer), devices, directories, symlink
+//! loops. Every failure is one escaped line.
 
 mod common;
 
@@ -8,6 +9,7 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use common::*;
 
@@ -71,6 +73,68 @@ fn non_utf8_paths_are_shown_as_bytes() {
 }
 
 #[test]
+fn fifo_without_writer_does_not_hang() {
+    let dir = scratch("hostile-fifo");
+    let fifo = dir.join("no-writer");
+    tool("mkfifo", &[fifo.as_os_str()]);
+    for cmd in ["offsets", "symbols", "lines", "profile"] {
+        let mut args = vec![os(cmd), fifo.as_os_str()];
+        if cmd == "offsets" || cmd == "lines" {
+            args.push(os("x.c:1"));
+        }
+        let out = run_with_timeout(&args, 10);
+        let line = clean_error(&out, 2, cmd);
+        assert!(line.contains("is a FIFO with no writer"), "{line}");
+    }
+}
+
+#[test]
+fn fifo_fed_an_elf_binary_is_read_to_its_end() {
+    let dir = scratch("hostile-fifo-elf");
+    let fifo = dir.join("elf");
+    tool("mkfifo", &[fifo.as_os_str()]);
+    let bytes = std::fs::read(c_binary()).unwrap();
+    let writer = {
+        let fifo = fifo.clone();
+        // Opening for writing waits for the reader; mapscope must not wait for us first.
+        std::thread::spawn(move || std::fs::write(&fifo, bytes))
+    };
+    std::thread::sleep(Duration::from_millis(100));
+    let out = run_with_timeout(&[os("offsets"), fifo.as_os_str(), os("point")], 30);
+    writer.join().unwrap().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("struct point {") && text.contains("/* size: 24"),
+        "{text}"
+    );
+}
+
+#[test]
+fn devices_directories_and_symlink_loops_are_refused() {
+    let dir = scratch("hostile-special");
+    let a = dir.join("loop-a");
+    let b = dir.join("loop-b");
+    std::os::unix::fs::symlink(&b, &a).unwrap();
+    std::os::unix::fs::symlink(&a, &b).unwrap();
+    let cases: [(&Path, &str); 4] = [
+        (Path::new("/dev/null"), "is a character device"),
+        (Path::new("/dev/zero"), "is a character device"),
+        (&dir, "is a directory"),
+        (&a, "symbolic links"),
+    ];
+    for (p, want) in cases {
+        let out = run_with_timeout(&[os("offsets"), p.as_os_str(), os("T")], 10);
+        let line = clean_error(&out, 2, &p.display().to_string());
+        assert!(line.contains(want), "{line}");
+    }
+}
+
+#[test]
 fn errors_say_what_is_wrong_on_one_line() {
     let c = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
     let msg = |f: &str| {
@@ -81,4 +145,11 @@ fn errors_say_what_is_wrong_on_one_line() {
     // gimli says this one on two lines.
     let m = msg("elf-abbrev-tag-zero.bin");
     assert!(m.contains("abbreviation has tag 0"), "{m}");
+    // object calls this "Invalid compressed data size or offset"; nothing is compressed.
+    let m = msg("elf-section-past-eof.bin");
+    assert!(
+        m.contains("section .debug_info") && m.contains("runs past the end of the file"),
+        "{m}"
+    );
+    assert!(!m.contains("compressed"), "{m}");
 }
