@@ -73,13 +73,50 @@ pub fn demangle(name: &str) -> String {
     }
 }
 
-/// Cheap test that a raw symbol may demangle to something containing `pattern`:
-/// every identifier of the pattern must appear verbatim in the mangled name.
-fn may_match(raw: &str, pattern: &str) -> bool {
-    pattern
-        .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
-        .filter(|s| !s.is_empty())
-        .all(|ident| raw.contains(ident))
+/// A `symbols` pattern, prepared once so that matching costs time linear in the
+/// pattern and the symbol table, not their product.
+struct Pattern<'p> {
+    text: &'p str,
+    whole: memchr::memmem::Finder<'p>,
+    /// Identifiers of the pattern that must appear verbatim in the mangled name:
+    /// distinct, longest (most selective) first, at most [`MAX_IDENTS`].
+    idents: Vec<memchr::memmem::Finder<'p>>,
+}
+
+/// More identifiers would make the cheap test cost more than demangling.
+const MAX_IDENTS: usize = 8;
+
+impl<'p> Pattern<'p> {
+    fn new(text: &'p str) -> Pattern<'p> {
+        let mut idents: Vec<&str> = text
+            .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+            .filter(|s| !s.is_empty())
+            .collect();
+        idents.sort_unstable_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+        idents.dedup();
+        idents.truncate(MAX_IDENTS);
+        Pattern {
+            text,
+            whole: memchr::memmem::Finder::new(text.as_bytes()),
+            idents: idents
+                .into_iter()
+                .map(|i| memchr::memmem::Finder::new(i.as_bytes()))
+                .collect(),
+        }
+    }
+
+    /// Cheap test that a raw symbol may demangle to something containing the
+    /// pattern: its identifiers appear verbatim in the mangled name.
+    fn may_match(&self, raw: &str) -> bool {
+        self.idents
+            .iter()
+            .all(|f| f.needle().len() <= raw.len() && f.find(raw.as_bytes()).is_some())
+    }
+
+    /// Does a demangled name contain the pattern?
+    fn matches(&self, name: &str) -> bool {
+        name.len() >= self.text.len() && self.whole.find(name.as_bytes()).is_some()
+    }
 }
 
 /// Function symbols as (address, size, raw name), sorted by address, without
@@ -100,20 +137,21 @@ pub fn function_ranges<'d>(bin: &Binary<'d>) -> Vec<(u64, u64, &'d str)> {
 /// a substring of the demangled name.
 pub fn functions(bin: &Binary<'_>, pattern: Option<&str>) -> Vec<FuncSym> {
     let obj = bin.object();
+    let pattern = pattern.map(Pattern::new);
     let mut out: Vec<FuncSym> = Vec::new();
     let mut push = |sym: object::Symbol<'_, '_>| {
         if sym.kind() != SymbolKind::Text || sym.is_undefined() || sym.address() == 0 {
             return;
         }
         let Ok(raw) = sym.name() else { return };
-        if let Some(p) = pattern {
-            if !may_match(raw, p) {
+        if let Some(p) = &pattern {
+            if !p.may_match(raw) {
                 return;
             }
         }
         let name = demangle(raw);
-        if let Some(p) = pattern {
-            if !name.contains(p) {
+        if let Some(p) = &pattern {
+            if !p.matches(&name) {
                 return;
             }
         }

@@ -264,7 +264,7 @@ fn scan_unit<'a>(
             let candidate = match (want, name) {
                 (_, None) => None,
                 (Want::Queries(qs, _), Some(name)) => {
-                    if qs.iter().any(|q| name.contains(q.needle.as_str())) {
+                    if qs.iter().any(|q| q.may_match(name)) {
                         let qualified = qualify(dwarf, &unit, &scopes, name);
                         qs.iter()
                             .filter_map(|q| q.matches(&qualified, name))
@@ -334,7 +334,7 @@ fn needle_hits(debug_str: &[u8], qs: &[Query]) -> Option<HashSet<usize>> {
     }
     let mut hits = HashSet::new();
     for q in qs {
-        for pos in memchr::memmem::find_iter(debug_str, q.needle.as_bytes()) {
+        for pos in q.needle_finder().find_iter(debug_str) {
             let start = memchr::memrchr(0, &debug_str[..pos]).map_or(0, |i| i + 1);
             hits.insert(start);
         }
@@ -446,7 +446,7 @@ impl<'a> TypeIndex<'a> {
         for e in &entries {
             let matched = match want {
                 Want::Queries(qs, _) => {
-                    if !qs.iter().any(|q| e.name.contains(q.needle.as_str())) {
+                    if !qs.iter().any(|q| q.may_match(&e.name)) {
                         continue;
                     }
                     match qs
@@ -555,11 +555,15 @@ impl<'a> TypeIndex<'a> {
     fn suggest(&self, q: &Query) -> Result<Vec<String>> {
         let needle = q.needle.to_lowercase();
         let stripped_needle = names::strip_generics(&needle);
+        // Linear in the name: a 100 KB query is compared once per struct by length
+        // first, and the edit distance is only computed within a band of 2.
+        let finder = memchr::memmem::Finder::new(stripped_needle.as_bytes());
         let pred = |_qualified: &str, name: &str| {
             let base = names::strip_generics(name).to_lowercase();
-            let base = names::last_segment(&base).to_string();
-            base.contains(&stripped_needle)
-                || (stripped_needle.len() > 2 && names::edit_distance(&base, &stripped_needle) <= 2)
+            let base = names::last_segment(&base);
+            (base.len() >= stripped_needle.len() && finder.find(base.as_bytes()).is_some())
+                || (stripped_needle.len() > 2
+                    && names::within_edit_distance(base, &stripped_needle, 2))
         };
         let raws = self.scan(&Want::Pred(&pred))?;
         let mut names: Vec<String> = raws.into_iter().map(|r| r.qualified).collect();

@@ -1,7 +1,7 @@
 //! Issue 9: nothing a user types or a file holds can hang, crash, or silently give
-//! a wrong answer. What users type: control characters, non-UTF-8 paths. What the
-//! path is: FIFOs (with and without a writer), devices, directories, symlink
-//! loops. Every failure is one escaped line.
+//! a wrong answer. What users type: control characters, 100 KB names and patterns,
+//! non-UTF-8 paths. What the path is: FIFOs (with and without a writer), devices,
+//! directories, symlink loops. Every failure is one escaped line.
 
 mod common;
 
@@ -9,7 +9,7 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::*;
 
@@ -70,6 +70,44 @@ fn non_utf8_paths_are_shown_as_bytes() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// A 100 KB type name or pattern used to take 26 s and 38 s (release): the cost was
+/// the name's length times the number of structs or symbols. The bounds here are
+/// ten times what a linear implementation needs in a debug build.
+#[test]
+fn huge_names_and_patterns_take_linear_time() {
+    let big = MAPSCOPE; // thousands of structs and symbols
+    let name = "A".repeat(100_000);
+    let spaced = "_ ".repeat(50_000);
+    let pathish = "core::".repeat(16_000);
+    for (args, code) in [
+        (vec!["offsets", big, &name], 1),
+        (vec!["offsets", big, &pathish], 1),
+        (vec!["symbols", big, &name, "--no-inlined"], 1),
+        (vec!["symbols", big, &spaced, "--no-inlined"], 1),
+        (vec!["lines", big, &format!("{name}.rs:1")], 1),
+    ] {
+        let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+        let start = Instant::now();
+        let out = run_with_timeout(&args, 120);
+        let took = start.elapsed();
+        let line = clean_error(&out, code, &format!("{} ...", args[0].to_string_lossy()));
+        assert!(
+            line.len() < 1000,
+            "the error echoes the whole name: {} bytes",
+            line.len()
+        );
+        assert!(
+            line.contains("(100000 bytes)") || line.contains("bytes)"),
+            "{line}"
+        );
+        assert!(
+            took < Duration::from_secs(20),
+            "{:?} took {took:?}: quadratic in the name's length?",
+            &args[..2]
+        );
+    }
 }
 
 #[test]
