@@ -11,7 +11,7 @@
 //! | --- | --- |
 //! | 0 | success |
 //! | 1 | not found: unknown type, symbol, address or line; no map runtime in the binary |
-//! | 2 | bad input or usage: missing file, directory or device, not ELF, corrupt ELF or DWARF, no debug info |
+//! | 2 | bad input or usage: missing file, directory or device, not ELF, corrupt ELF or DWARF, no debug info, split DWARF file missing or from another build |
 //! | 3 | ambiguous type name: several different types match (candidates are listed) |
 //! | 4 | output could not be written |
 
@@ -51,6 +51,17 @@ pub enum Error {
     CorruptElf { path: PathBuf, detail: String },
     /// The file has no DWARF debug info (stripped, or built without it).
     NoDebugInfo(PathBuf),
+    /// Types are in split DWARF (`.dwo`) files that cannot be found.
+    SplitDwarfMissing {
+        /// The first missing file, where its skeleton unit says it is.
+        path: PathBuf,
+        /// The other places it was looked for.
+        searched: Vec<PathBuf>,
+        /// How many more split DWARF files are missing.
+        more: usize,
+    },
+    /// A split DWARF file was found, but it belongs to another build.
+    SplitDwarfMismatch { path: PathBuf, detail: String },
     /// A DWARF section is malformed.
     Dwarf(String),
     /// No type matches the user's name.
@@ -85,6 +96,30 @@ impl Error {
             Error::Output(_) => EXIT_OUTPUT,
             _ => EXIT_BAD_INPUT,
         }
+    }
+
+    /// A gimli error with the place it happened, e.g. `in the unit at .debug_info+0x2a0`.
+    pub fn dwarf_at(e: &gimli::Error, place: &str) -> Error {
+        Error::Dwarf(format!("{}, {place}", dwarf_message(e)))
+    }
+
+    /// Like [`Error::dwarf_at`]; for a read past the end of data, also names the
+    /// section and offset where it happened (which `dwarf` can tell).
+    pub fn dwarf_in(
+        dwarf: &gimli::Dwarf<crate::loader::R<'_>>,
+        e: &gimli::Error,
+        place: &str,
+    ) -> Error {
+        let mut msg = dwarf_message(e);
+        if let gimli::Error::UnexpectedEof(_) = e {
+            if let Some((_, at)) = dwarf.format_error(*e).rsplit_once(" at ") {
+                msg = format!(
+                    "a read at {at} ran past the end of the data \
+                     (an offset or length is wrong, or the section is truncated)"
+                );
+            }
+        }
+        Error::Dwarf(format!("{msg}, {place}"))
     }
 }
 
@@ -126,6 +161,34 @@ impl fmt::Display for Error {
                  Go: build without `-ldflags=-w`/`-s` and do not strip",
                 escape::path(p)
             ),
+            Error::SplitDwarfMissing {
+                path,
+                searched,
+                more,
+            } => {
+                write!(
+                    f,
+                    "types are in split DWARF file {}, which is missing",
+                    escape::path(path)
+                )?;
+                if !searched.is_empty() {
+                    write!(f, " (also looked for {})", list_paths(searched))?;
+                }
+                if *more > 0 {
+                    write!(f, "; {more} more split DWARF files are missing")?;
+                }
+                write!(
+                    f,
+                    "; keep the .dwo files where the compiler wrote them or beside the binary, \
+                     or package them into BIN.dwp with `dwp -e BIN -o BIN.dwp` (llvm-dwp for DWARF 5)"
+                )
+            }
+            Error::SplitDwarfMismatch { path, detail } => write!(
+                f,
+                "split DWARF file {} belongs to another build: {}",
+                escape::path(path),
+                escape::line(detail)
+            ),
             Error::Dwarf(d) => write!(f, "malformed DWARF: {}", escape::line(d)),
             Error::TypeNotFound { name, suggestions } => {
                 write!(f, "no struct type matches `{}`", escape::text(name))?;
@@ -163,6 +226,16 @@ impl From<gimli::Error> for Error {
     fn from(e: gimli::Error) -> Self {
         Error::Dwarf(dwarf_message(&e))
     }
+}
+
+/// Up to three paths, then how many more.
+fn list_paths(paths: &[PathBuf]) -> String {
+    let mut shown: Vec<String> = paths.iter().take(3).map(|p| escape::path(p)).collect();
+    if paths.len() > 3 {
+        let n = paths.len() - 3;
+        shown.push(format!("{n} more place{}", if n == 1 { "" } else { "s" }));
+    }
+    shown.join(", ")
 }
 
 /// One line saying what is wrong, for a gimli error. gimli's own descriptions

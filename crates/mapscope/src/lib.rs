@@ -1,7 +1,8 @@
 //! mapscope: a DWARF inspector for ELF binaries, and the map-target profile
 //! for gomap and Go 1.19 programs.
 //!
-//! - [`loader`]: ELF + DWARF sections (decompressed), build-id.
+//! - [`loader`]: ELF + DWARF sections (decompressed), build-id; follows split
+//!   DWARF ([`split`]).
 //! - [`types`]: struct layouts by name ([`names`] has the matching rules).
 //! - [`symbols`]: functions from the symbol table, with source locations and inlined instances.
 //! - [`lines`]: address → file:line (with inline chain) and file:line → addresses.
@@ -15,6 +16,7 @@ pub mod escape;
 pub mod loader;
 pub mod names;
 pub mod scan;
+pub mod split;
 pub mod types;
 
 pub use error::{Error, Result};

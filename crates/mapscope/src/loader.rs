@@ -1,6 +1,9 @@
-//! Loading an ELF binary: memory mapping (a pipe is read to its end; opening never
-//! waits for a writer; devices are refused), DWARF sections (decompressed when
+//! Loading an ELF binary: its bytes, its DWARF sections (decompressed when
 //! `SHF_COMPRESSED`), build-id, and the handle that the other modules share.
+//!
+//! The DWARF may live elsewhere, and is followed as gdb does: with split DWARF,
+//! skeleton units name `.dwo` files, or a `BIN.dwp` package holds them
+//! ([`crate::split`]); a `.dwo` or `.dwp` can also be given directly.
 //!
 //! ```no_run
 //! let file = mapscope::loader::MappedFile::open("target/debug/grow".as_ref())?;
@@ -12,11 +15,13 @@
 use std::borrow::Cow;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use gimli::{EndianSlice, RunTimeEndian, SectionId};
 use object::{Object, ObjectSection};
 
 use crate::error::{Error, Result};
+use crate::split;
 
 /// The reader type used for all DWARF parsing.
 pub type R<'a> = EndianSlice<'a, RunTimeEndian>;
@@ -25,11 +30,14 @@ pub type R<'a> = EndianSlice<'a, RunTimeEndian>;
 pub const MAX_PIPE_BYTES: u64 = 4 << 30;
 
 /// A file's bytes: memory-mapped, or owned (empty files cannot be mapped; pipes
-/// are read to their end).
+/// are read to their end). Files found while parsing it (split DWARF files) are
+/// kept here too, so that they live as long as the
+/// [`Binary`] that borrows all of them.
 pub struct MappedFile {
     path: PathBuf,
     map: Option<memmap2::Mmap>,
     owned: Vec<u8>,
+    split_files: OnceLock<split::Files>,
 }
 
 impl MappedFile {
@@ -73,6 +81,7 @@ impl MappedFile {
             path: path.to_path_buf(),
             map,
             owned,
+            split_files: OnceLock::new(),
         }
     }
 
@@ -93,6 +102,15 @@ impl MappedFile {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// Opens `path` if it is a regular file (for files whose names come from the
+/// binary: a candidate path must not make us read a device or a pipe).
+pub(crate) fn open_regular(path: &Path) -> Option<MappedFile> {
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return None;
+    }
+    MappedFile::open(path).ok()
 }
 
 /// Directories, devices and sockets are not binaries.
@@ -156,15 +174,12 @@ fn read_pipe(path: &Path, file: std::fs::File) -> Result<Vec<u8>> {
     Ok(head)
 }
 
-/// A parsed ELF binary with its DWARF sections ready for gimli.
-pub struct Binary<'data> {
-    path: PathBuf,
-    data: &'data [u8],
-    object: object::File<'data>,
-    endian: RunTimeEndian,
-    sections: Vec<(SectionId, Cow<'data, [u8]>)>,
-    build_id: Option<Vec<u8>>,
-    go_build_id: Option<String>,
+/// DWARF sections of one file, by [`SectionId`]; in a split DWARF file (`.dwo`,
+/// `.dwp`) they are read from the `.dwo`-suffixed sections.
+pub(crate) struct Sections<'data> {
+    list: Vec<(SectionId, Cow<'data, [u8]>)>,
+    /// Read from `.dwo` sections.
+    pub(crate) dwo: bool,
 }
 
 /// The DWARF sections mapscope loads.
@@ -184,146 +199,73 @@ pub const DWARF_SECTIONS: &[SectionId] = &[
     SectionId::DebugAranges,
 ];
 
-impl<'data> Binary<'data> {
-    /// Parses the ELF file and loads (decompressing where needed) its DWARF sections.
-    ///
-    /// Errors: [`Error::NotElf`], [`Error::CorruptElf`], [`Error::NoDebugInfo`].
-    pub fn parse(file: &'data MappedFile) -> Result<Binary<'data>> {
-        Self::parse_bytes(file.path(), file.bytes())
-    }
+/// The sections a split DWARF file can hold (read by their `.dwo` names).
+const DWO_SECTIONS: &[SectionId] = &[
+    SectionId::DebugAbbrev,
+    SectionId::DebugInfo,
+    SectionId::DebugLine,
+    SectionId::DebugLoc,
+    SectionId::DebugLocLists,
+    SectionId::DebugRngLists,
+    SectionId::DebugStr,
+    SectionId::DebugStrOffsets,
+    SectionId::DebugTypes,
+    SectionId::DebugCuIndex,
+    SectionId::DebugTuIndex,
+];
 
-    /// Like [`Binary::parse`], from a byte slice.
-    pub fn parse_bytes(path: &Path, data: &'data [u8]) -> Result<Binary<'data>> {
-        if data.len() < 4 || &data[..4] != b"\x7fELF" {
-            return Err(Error::NotElf(path.to_path_buf()));
+impl<'data> Sections<'data> {
+    /// Loads the regular (`dwo == false`) or split (`dwo == true`) DWARF sections.
+    pub(crate) fn load(
+        path: &Path,
+        object: &object::File<'data>,
+        data: &'data [u8],
+        dwo: bool,
+    ) -> Result<Sections<'data>> {
+        let ids = if dwo { DWO_SECTIONS } else { DWARF_SECTIONS };
+        let mut list = Vec::new();
+        for &id in ids {
+            let name = if dwo { id.dwo_name() } else { Some(id.name()) };
+            let Some(section) = name.and_then(|n| object.section_by_name(n)) else {
+                continue;
+            };
+            let name = name.unwrap_or_default();
+            list.push((id, section_bytes(path, &section, name, data.len() as u64)?));
         }
-        let corrupt = |detail: String| Error::CorruptElf {
-            path: path.to_path_buf(),
-            detail,
-        };
-        let object = object::File::parse(data).map_err(|e| corrupt(e.to_string()))?;
-        let endian = if object.is_little_endian() {
-            RunTimeEndian::Little
-        } else {
-            RunTimeEndian::Big
-        };
-        let mut sections = Vec::new();
-        for &id in DWARF_SECTIONS {
-            if let Some(section) = object.section_by_name(id.name()) {
-                let bytes = section_bytes(path, &section, id.name(), data.len() as u64)?;
-                sections.push((id, bytes));
-            }
-        }
-        let build_id = object.build_id().ok().flatten().map(|b| b.to_vec());
-        let go_build_id = object
-            .section_by_name(".note.go.buildid")
-            .and_then(|s| s.data().ok())
-            .and_then(|d| parse_go_note(d, endian));
-        let bin = Binary {
-            path: path.to_path_buf(),
-            data,
-            object,
-            endian,
-            sections,
-            build_id,
-            go_build_id,
-        };
-        if bin.section(SectionId::DebugInfo).is_empty() {
-            return Err(Error::NoDebugInfo(path.to_path_buf()));
-        }
-        Ok(bin)
+        Ok(Sections { list, dwo })
     }
 
-    /// The path this binary was loaded from.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The size of the file in bytes.
-    pub fn file_size(&self) -> u64 {
-        self.data.len() as u64
-    }
-
-    /// The parsed ELF object (symbols, sections).
-    pub fn object(&self) -> &object::File<'data> {
-        &self.object
-    }
-
-    /// The GNU build-id (`.note.gnu.build-id`), if present.
-    pub fn build_id(&self) -> Option<&[u8]> {
-        self.build_id.as_deref()
-    }
-
-    /// The GNU build-id as lowercase hex.
-    pub fn build_id_hex(&self) -> Option<String> {
-        self.build_id
-            .as_ref()
-            .map(|b| b.iter().map(|x| format!("{x:02x}")).collect())
-    }
-
-    /// The Go build ID string from `.note.go.buildid`, if present.
-    pub fn go_build_id(&self) -> Option<&str> {
-        self.go_build_id.as_deref()
-    }
-
-    /// Bytes of a DWARF section (decompressed); empty if absent.
-    pub fn section(&self, id: SectionId) -> &[u8] {
-        self.sections
+    /// Bytes of a section; empty if absent.
+    pub(crate) fn get(&self, id: SectionId) -> &[u8] {
+        self.list
             .iter()
             .find(|(s, _)| *s == id)
             .map(|(_, d)| d.as_ref())
             .unwrap_or(&[])
     }
 
-    /// Total bytes of all loaded DWARF sections.
-    pub fn dwarf_size(&self) -> u64 {
-        self.sections.iter().map(|(_, d)| d.len() as u64).sum()
+    fn total(&self) -> u64 {
+        self.list.iter().map(|(_, d)| d.len() as u64).sum()
     }
 
-    /// A gimli view of the DWARF sections, borrowing this binary.
-    pub fn dwarf(&self) -> gimli::Dwarf<R<'_>> {
-        let endian = self.endian;
+    /// A gimli view of these sections.
+    pub(crate) fn dwarf(&self, endian: RunTimeEndian) -> gimli::Dwarf<R<'_>> {
         let load = |id: SectionId| -> std::result::Result<R<'_>, std::convert::Infallible> {
-            Ok(EndianSlice::new(self.section(id), endian))
+            Ok(EndianSlice::new(self.get(id), endian))
         };
-        match gimli::Dwarf::load(load) {
+        let mut d = match gimli::Dwarf::load(load) {
             Ok(d) => d,
             Err(never) => match never {},
+        };
+        if self.dwo {
+            d.file_type = gimli::DwarfFileType::Dwo;
+            if !self.get(SectionId::DebugCuIndex).is_empty() {
+                // A package's units are only readable through its index (their
+                // abbreviation offsets are relative to their contribution).
+                d.debug_info = gimli::DebugInfo::new(&[], endian);
+            }
         }
-    }
-
-    /// Address ranges of the executable sections, sorted.
-    pub fn code_ranges(&self) -> Vec<(u64, u64)> {
-        use object::SectionFlags;
-        let mut v: Vec<(u64, u64)> = self
-            .object
-            .sections()
-            .filter(|s| match s.flags() {
-                SectionFlags::Elf { sh_flags } => {
-                    sh_flags & u64::from(object::elf::SHF_EXECINSTR) != 0
-                }
-                _ => false,
-            })
-            .map(|s| (s.address(), s.address().saturating_add(s.size())))
-            .collect();
-        v.sort_unstable();
-        v
-    }
-
-    /// Is `addr` inside an executable section? (Line tables also describe code the
-    /// linker discarded, at addresses near 0.)
-    pub fn in_code(ranges: &[(u64, u64)], addr: u64) -> bool {
-        let i = ranges.partition_point(|r| r.0 <= addr);
-        i > 0 && addr < ranges[i - 1].1
-    }
-
-    /// The size of an address (pointer) in bytes.
-    pub fn address_size(&self) -> u8 {
-        if self.object.is_64() {
-            8
-        } else {
-            4
-        }
+        d
     }
 }
 
@@ -365,6 +307,215 @@ fn section_bytes<'data>(
     }
     cd.decompress()
         .map_err(|e| corrupt(format!("section {name}: {e}")))
+}
+
+/// A parsed ELF binary with its DWARF sections ready for gimli.
+pub struct Binary<'data> {
+    path: PathBuf,
+    data: &'data [u8],
+    object: object::File<'data>,
+    endian: RunTimeEndian,
+    sections: Sections<'data>,
+    split: split::Split<'data>,
+    build_id: Option<Vec<u8>>,
+    go_build_id: Option<String>,
+}
+
+/// One DWARF with type information, and where its `.debug_info` offsets start in
+/// the numbering shared by all of a binary's DWARF (see [`Binary::dwarf_sources`]).
+pub struct Source<'a> {
+    pub dwarf: gimli::Dwarf<R<'a>>,
+    /// Added to this DWARF's `.debug_info` offsets to make them unique across sources.
+    pub base: usize,
+    /// The file it was read from.
+    pub path: &'a Path,
+}
+
+impl<'data> Binary<'data> {
+    /// Parses the ELF file and loads (decompressing where needed) its DWARF
+    /// sections, following split DWARF files.
+    ///
+    /// Errors: [`Error::NotElf`], [`Error::CorruptElf`], [`Error::NoDebugInfo`].
+    pub fn parse(file: &'data MappedFile) -> Result<Binary<'data>> {
+        Self::load(file.path(), file.bytes(), Some(file))
+    }
+
+    /// Like [`Binary::parse`], from a byte slice, without looking for other files.
+    pub fn parse_bytes(path: &Path, data: &'data [u8]) -> Result<Binary<'data>> {
+        Self::load(path, data, None)
+    }
+
+    fn load(
+        path: &Path,
+        data: &'data [u8],
+        file: Option<&'data MappedFile>,
+    ) -> Result<Binary<'data>> {
+        let object = parse_object(path, data)?;
+        let endian = if object.is_little_endian() {
+            RunTimeEndian::Little
+        } else {
+            RunTimeEndian::Big
+        };
+        let build_id = object.build_id().ok().flatten().map(|b| b.to_vec());
+        let go_build_id = object
+            .section_by_name(".note.go.buildid")
+            .and_then(|s| s.data().ok())
+            .and_then(|d| parse_go_note(d, endian));
+        let mut sections = Sections::load(path, &object, data, false)?;
+        if sections.get(SectionId::DebugInfo).is_empty() {
+            let dwo = Sections::load(path, &object, data, true)?;
+            if dwo.get(SectionId::DebugInfo).is_empty() {
+                return Err(Error::NoDebugInfo(path.to_path_buf()));
+            }
+            // A .dwo or .dwp given directly.
+            sections = dwo;
+        }
+        let mut bin = Binary {
+            path: path.to_path_buf(),
+            data,
+            object,
+            endian,
+            sections,
+            split: split::Split::default(),
+            build_id,
+            go_build_id,
+        };
+        bin.split = split::resolve(&bin, file.map(|f| &f.split_files))?;
+        Ok(bin)
+    }
+
+    /// The path this binary was loaded from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The file the DWARF was read from.
+    pub fn dwarf_path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The size of the file in bytes.
+    pub fn file_size(&self) -> u64 {
+        self.data.len() as u64
+    }
+
+    /// The parsed ELF object (symbols, sections).
+    pub fn object(&self) -> &object::File<'data> {
+        &self.object
+    }
+
+    /// The GNU build-id (`.note.gnu.build-id`), if present.
+    pub fn build_id(&self) -> Option<&[u8]> {
+        self.build_id.as_deref()
+    }
+
+    /// The GNU build-id as lowercase hex.
+    pub fn build_id_hex(&self) -> Option<String> {
+        self.build_id
+            .as_ref()
+            .map(|b| b.iter().map(|x| format!("{x:02x}")).collect())
+    }
+
+    /// The Go build ID string from `.note.go.buildid`, if present.
+    pub fn go_build_id(&self) -> Option<&str> {
+        self.go_build_id.as_deref()
+    }
+
+    /// Bytes of a DWARF section (decompressed); empty if absent.
+    pub fn section(&self, id: SectionId) -> &[u8] {
+        self.sections.get(id)
+    }
+
+    /// Total bytes of all loaded DWARF sections (split DWARF files included).
+    pub fn dwarf_size(&self) -> u64 {
+        self.sections.total() + self.split.size()
+    }
+
+    /// The endianness of the binary.
+    pub fn endian(&self) -> RunTimeEndian {
+        self.endian
+    }
+
+    /// A gimli view of the DWARF sections, borrowing this binary. For split DWARF
+    /// this holds the skeleton units; [`Binary::dwarf_sources`] adds the split ones.
+    pub fn dwarf(&self) -> gimli::Dwarf<R<'_>> {
+        self.sections.dwarf(self.endian)
+    }
+
+    /// Every DWARF holding debugging entries: this binary's first, then one per split unit. `.debug_info` offsets of source `k` are
+    /// numbered from `base`, after those of the sources before it, so that one
+    /// number names one entry in any of them.
+    pub fn dwarf_sources(&self) -> Result<Vec<Source<'_>>> {
+        let main = self.dwarf();
+        let mut base = gimli::Section::reader(&main.debug_info).len();
+        let mut out = Vec::new();
+        let own = (&self.sections, self.path.as_path());
+        for (dwarf, path) in self.split.dwarfs(&main, own, self.endian)? {
+            let len = gimli::Section::reader(&dwarf.debug_info).len();
+            out.push(Source { dwarf, base, path });
+            base = base.saturating_add(len);
+        }
+        out.insert(
+            0,
+            Source {
+                dwarf: main,
+                base: 0,
+                path: self.dwarf_path(),
+            },
+        );
+        Ok(out)
+    }
+
+    /// Fails when split DWARF files named by skeleton units are missing or belong
+    /// to another build: an answer without them could be incomplete.
+    pub fn require_split_dwarf(&self) -> Result<()> {
+        self.split.complete()
+    }
+
+    /// Address ranges of the executable sections, sorted.
+    pub fn code_ranges(&self) -> Vec<(u64, u64)> {
+        use object::SectionFlags;
+        let mut v: Vec<(u64, u64)> = self
+            .object
+            .sections()
+            .filter(|s| match s.flags() {
+                SectionFlags::Elf { sh_flags } => {
+                    sh_flags & u64::from(object::elf::SHF_EXECINSTR) != 0
+                }
+                _ => false,
+            })
+            .map(|s| (s.address(), s.address().saturating_add(s.size())))
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Is `addr` inside an executable section? (Line tables also describe code the
+    /// linker discarded, at addresses near 0.)
+    pub fn in_code(ranges: &[(u64, u64)], addr: u64) -> bool {
+        let i = ranges.partition_point(|r| r.0 <= addr);
+        i > 0 && addr < ranges[i - 1].1
+    }
+
+    /// The size of an address (pointer) in bytes.
+    pub fn address_size(&self) -> u8 {
+        if self.object.is_64() {
+            8
+        } else {
+            4
+        }
+    }
+}
+
+/// Parses ELF headers, with the file's name in the error.
+pub(crate) fn parse_object<'data>(path: &Path, data: &'data [u8]) -> Result<object::File<'data>> {
+    if data.len() < 4 || &data[..4] != b"\x7fELF" {
+        return Err(Error::NotElf(path.to_path_buf()));
+    }
+    object::File::parse(data).map_err(|e| Error::CorruptElf {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    })
 }
 
 /// Parses a Go build-id ELF note: namesz, descsz, type, "Go\0\0", desc.

@@ -13,7 +13,7 @@ use gimli::{AttributeValue, DebugInfoOffset, UnitHeader, UnitOffset};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::loader::{Binary, R};
+use crate::loader::{Binary, Source, R};
 use crate::names::{self, MatchKind, Query};
 use crate::scan;
 
@@ -110,10 +110,10 @@ type DedupKey = (String, Option<u64>, Vec<(Option<String>, u64)>);
 
 /// What to look for during a scan.
 enum Want<'q> {
-    /// Structs matching any query; `hits`, when present, holds the start offset of
-    /// every `.debug_str` string that contains a query's needle, so that names in
-    /// `.debug_str` are only resolved when they can match.
-    Queries(&'q [Query], Option<&'q HashSet<usize>>),
+    /// Structs matching any query; `hits[source]`, when present, holds the start
+    /// offset of every `.debug_str` string of that source that contains a query's
+    /// needle, so that names in `.debug_str` are only resolved when they can match.
+    Queries(&'q [Query], &'q [Option<HashSet<usize>>]),
     /// Every named struct whose name passes the predicate (used for suggestions and profiles).
     Pred(&'q (dyn Fn(&str, &str) -> bool + Sync)),
     /// Every named struct, without members (to build the on-disk catalog).
@@ -150,6 +150,11 @@ pub(crate) fn ref_offset(
     }
 }
 
+/// A `.debug_info` offset of a source, in the numbering shared by all sources.
+fn rebase(o: DebugInfoOffset, base: usize) -> DebugInfoOffset {
+    DebugInfoOffset(o.0.saturating_add(base))
+}
+
 fn member_location(v: &AttributeValue<R<'_>>, encoding: gimli::Encoding) -> Option<u64> {
     if let Some(u) = v.udata_value() {
         return Some(u);
@@ -163,12 +168,16 @@ fn member_location(v: &AttributeValue<R<'_>>, encoding: gimli::Encoding) -> Opti
     None
 }
 
+/// Scans one unit of source `src`, whose offsets start at `base`.
 fn scan_unit<'a>(
     dwarf: &gimli::Dwarf<R<'a>>,
     header: &UnitHeader<R<'a>>,
     want: &Want<'_>,
-) -> Result<Vec<RawStruct>> {
+    src: usize,
+    base: usize,
+) -> gimli::Result<Vec<RawStruct>> {
     let unit = dwarf.unit(*header)?;
+    let global = |o: DebugInfoOffset| DebugInfoOffset(o.0.saturating_add(base));
     let mut entries = header.entries_raw(&unit.abbreviations, None)?;
     // Enclosing named scopes; names are resolved only when a struct matches.
     let mut scopes: Vec<(isize, AttributeValue<R<'a>>)> = Vec::new();
@@ -206,7 +215,7 @@ fn scan_unit<'a>(
                         dw::DW_AT_name => {
                             m.name = attr_str(dwarf, &unit, attr.value()).map(str::to_string)
                         }
-                        dw::DW_AT_type => m.ty = ref_offset(header, &attr.value()),
+                        dw::DW_AT_type => m.ty = ref_offset(header, &attr.value()).map(global),
                         dw::DW_AT_data_member_location => {
                             m.offset =
                                 member_location(&attr.value(), header.encoding()).unwrap_or(0)
@@ -246,11 +255,13 @@ fn scan_unit<'a>(
         let Some(name_val) = name_val else { continue };
         if is_struct_tag(tag) && !declaration {
             // Fast reject: a name in .debug_str that contains no needle cannot match.
-            let possible = match (want, name_val) {
-                (Want::Queries(_, Some(hits)), AttributeValue::DebugStrRef(o)) => {
-                    hits.contains(&o.0)
-                }
-                (Want::Queries(_, Some(hits)), AttributeValue::DebugStrOffsetsIndex(i)) => dwarf
+            let hits = match want {
+                Want::Queries(_, hits) => hits.get(src).and_then(Option::as_ref),
+                _ => None,
+            };
+            let possible = match (hits, name_val) {
+                (Some(hits), AttributeValue::DebugStrRef(o)) => hits.contains(&o.0),
+                (Some(hits), AttributeValue::DebugStrOffsetsIndex(i)) => dwarf
                     .debug_str_offsets
                     .get_str_offset(format, str_offsets_base, i)
                     .map_or(true, |o| hits.contains(&o.0)),
@@ -285,7 +296,7 @@ fn scan_unit<'a>(
                 )),
             };
             if let Some((qualified, matched, name)) = candidate {
-                if let Some(off) = offset.to_debug_info_offset(header) {
+                if let Some(off) = offset.to_debug_info_offset(header).map(global) {
                     out.push(RawStruct {
                         qualified,
                         name: name.to_string(),
@@ -342,10 +353,28 @@ fn needle_hits(debug_str: &[u8], qs: &[Query]) -> Option<HashSet<usize>> {
     Some(hits)
 }
 
+/// Where a unit is, for error messages.
+fn unit_place(src: &Source<'_>, header: &UnitHeader<R<'_>>) -> String {
+    let off = header.offset().as_debug_info_offset().map_or(0, |o| o.0);
+    if src.base == 0 {
+        format!("in the unit at .debug_info+{off:#x}")
+    } else {
+        format!(
+            "in the unit at .debug_info.dwo+{off:#x} of {}",
+            crate::escape::path(src.path)
+        )
+    }
+}
+
 /// Finds struct layouts in a binary. Create once per binary; reuse for many queries.
+///
+/// With split DWARF the entries are in several DWARF sources (the binary and its
+/// `.dwo` files); `.debug_info` offsets (`Layout::die_offset`, `type_name`) are
+/// numbered across all of them (see [`Binary::dwarf_sources`]).
 pub struct TypeIndex<'a> {
-    dwarf: gimli::Dwarf<R<'a>>,
-    headers: Vec<UnitHeader<R<'a>>>,
+    srcs: Vec<Source<'a>>,
+    /// Every unit: (source index, header).
+    headers: Vec<(usize, UnitHeader<R<'a>>)>,
     resolver: std::cell::RefCell<Resolver<'a>>,
     cache_path: Option<std::path::PathBuf>,
     catalog: std::cell::RefCell<Option<std::rc::Rc<crate::cache::Catalog>>>,
@@ -361,15 +390,37 @@ pub struct Found {
 }
 
 impl<'a> TypeIndex<'a> {
-    /// Prepares the unit list of a binary.
+    /// Prepares the unit list of a binary. Fails if split DWARF files are missing
+    /// (an answer without them could be incomplete).
     pub fn new(bin: &'a Binary<'_>) -> Result<Self> {
-        let dwarf = bin.dwarf();
-        let headers = scan::unit_headers(&dwarf)?;
-        let resolver = Resolver::new(&headers, bin.address_size());
+        bin.require_split_dwarf()?;
+        let srcs = bin.dwarf_sources()?;
+        let mut headers = Vec::new();
+        for (k, src) in srcs.iter().enumerate() {
+            let mut units = src.dwarf.units();
+            loop {
+                match units.next() {
+                    Ok(Some(h)) => headers.push((k, h)),
+                    Ok(None) => break,
+                    Err(e) => {
+                        let place = if src.base == 0 {
+                            "while reading the unit headers of .debug_info".to_string()
+                        } else {
+                            format!(
+                                "while reading the unit headers of {}",
+                                crate::escape::path(src.path)
+                            )
+                        };
+                        return Err(Error::dwarf_in(&src.dwarf, &e, &place));
+                    }
+                }
+            }
+        }
+        let resolver = Resolver::new(&srcs, &headers, bin.address_size());
         Ok(TypeIndex {
             cache_path: crate::cache::path_for(bin),
             catalog: std::cell::RefCell::new(None),
-            dwarf,
+            srcs,
             headers,
             resolver: std::cell::RefCell::new(resolver),
         })
@@ -383,8 +434,14 @@ impl<'a> TypeIndex<'a> {
     }
 
     fn scan_units(&self, want: &Want<'_>) -> Result<Vec<RawStruct>> {
-        let dwarf = &self.dwarf;
-        let per_unit = scan::par_units(&self.headers, |_, h| scan_unit(dwarf, h, want))?;
+        let (srcs, headers) = (&self.srcs, &self.headers);
+        let units: Vec<UnitHeader<R<'a>>> = headers.iter().map(|(_, h)| *h).collect();
+        let per_unit = scan::par_units(&units, |i, h| {
+            let k = headers[i].0;
+            let src = &srcs[k];
+            scan_unit(&src.dwarf, h, want, k, src.base)
+                .map_err(|e| Error::dwarf_in(&src.dwarf, &e, &unit_place(src, h)))
+        })?;
         Ok(per_unit.into_iter().flatten().collect())
     }
 
@@ -466,7 +523,7 @@ impl<'a> TypeIndex<'a> {
                 }
                 Want::Catalog => MatchKind::ExactPath,
             };
-            if let Some(mut r) = res.raw_struct(&self.dwarf, DebugInfoOffset(e.offset as usize)) {
+            if let Some(mut r) = res.raw_struct(&self.srcs, DebugInfoOffset(e.offset as usize)) {
                 r.qualified = e.qualified.clone();
                 r.name = e.name.clone();
                 r.matched = matched;
@@ -482,8 +539,12 @@ impl<'a> TypeIndex<'a> {
     /// fails with [`Error::TypeNotFound`] (with suggestions).
     pub fn lookup(&self, queries: &[&str], all: bool) -> Result<Vec<Found>> {
         let qs: Vec<Query> = queries.iter().map(|q| Query::new(q)).collect();
-        let hits = needle_hits(gimli::Section::reader(&self.dwarf.debug_str).slice(), &qs);
-        let raws = self.scan(&Want::Queries(&qs, hits.as_ref()))?;
+        let hits: Vec<Option<HashSet<usize>>> = self
+            .srcs
+            .iter()
+            .map(|s| needle_hits(gimli::Section::reader(&s.dwarf.debug_str).slice(), &qs))
+            .collect();
+        let raws = self.scan(&Want::Queries(&qs, &hits))?;
         let mut out = Vec::new();
         for q in &qs {
             let mine: Vec<RawStruct> = raws
@@ -596,7 +657,7 @@ impl<'a> TypeIndex<'a> {
         let mut res = self.resolver.borrow_mut();
         let mut out = Vec::new();
         for (r, copies) in groups {
-            out.push(res.layout(&self.dwarf, r, copies)?);
+            out.push(res.layout(&self.srcs, r, copies)?);
         }
         Ok(out)
     }
@@ -605,14 +666,14 @@ impl<'a> TypeIndex<'a> {
     pub fn type_name(&self, off: u64) -> String {
         self.resolver
             .borrow_mut()
-            .name(&self.dwarf, DebugInfoOffset(off as usize), 0)
+            .name(&self.srcs, DebugInfoOffset(off as usize), 0)
     }
 
     /// The size of the type at a `.debug_info` offset.
     pub fn type_size(&self, off: u64) -> Option<u64> {
         self.resolver
             .borrow_mut()
-            .size(&self.dwarf, DebugInfoOffset(off as usize), 0)
+            .size(&self.srcs, DebugInfoOffset(off as usize), 0)
     }
 
     /// Section offset of the `DW_AT_type` of a member, if any.
@@ -621,8 +682,9 @@ impl<'a> TypeIndex<'a> {
         let Some((ui, uoff)) = res.locate(DebugInfoOffset(layout.die_offset as usize)) else {
             return Ok(None);
         };
-        let header = res.headers[ui].1;
-        let unit = res.unit(&self.dwarf, ui)?;
+        let (_, header, src) = res.headers[ui];
+        let src = &self.srcs[src];
+        let unit = res.unit(&self.srcs, ui)?;
         let mut tree = unit.entries_tree(Some(uoff))?;
         let root = tree.root()?;
         let mut children = root.children();
@@ -633,12 +695,12 @@ impl<'a> TypeIndex<'a> {
             }
             let name = e
                 .attr_value(dw::DW_AT_name)?
-                .and_then(|v| attr_str(&self.dwarf, unit, v));
+                .and_then(|v| attr_str(&src.dwarf, unit, v));
             if name == Some(member) {
                 return Ok(e
                     .attr_value(dw::DW_AT_type)?
                     .and_then(|v| ref_offset(&header, &v))
-                    .map(|o| o.0 as u64));
+                    .map(|o| rebase(o, src.base).0 as u64));
             }
         }
         Ok(None)
@@ -648,13 +710,14 @@ impl<'a> TypeIndex<'a> {
     pub fn array_element(&self, off: u64) -> Option<(u64, u64)> {
         self.resolver
             .borrow_mut()
-            .array_element(&self.dwarf, DebugInfoOffset(off as usize))
+            .array_element(&self.srcs, DebugInfoOffset(off as usize))
     }
 }
 
 /// Random access to types by section offset, with per-unit caches.
 struct Resolver<'a> {
-    headers: Vec<(DebugInfoOffset, UnitHeader<R<'a>>)>,
+    /// Every unit of every source: (global start offset, header, source index).
+    headers: Vec<(DebugInfoOffset, UnitHeader<R<'a>>, usize)>,
     units: HashMap<usize, gimli::Unit<R<'a>>>,
     /// Per unit: scope prefix of each named type DIE.
     prefixes: HashMap<usize, HashMap<UnitOffset, String>>,
@@ -665,12 +728,15 @@ struct Resolver<'a> {
 const MAX_DEPTH: usize = 24;
 
 impl<'a> Resolver<'a> {
-    fn new(headers: &[UnitHeader<R<'a>>], address_size: u8) -> Self {
-        let mut hs: Vec<(DebugInfoOffset, UnitHeader<R<'a>>)> = headers
+    fn new(srcs: &[Source<'a>], headers: &[(usize, UnitHeader<R<'a>>)], address_size: u8) -> Self {
+        let mut hs: Vec<(DebugInfoOffset, UnitHeader<R<'a>>, usize)> = headers
             .iter()
-            .filter_map(|h| h.offset().as_debug_info_offset().map(|o| (o, *h)))
+            .filter_map(|&(src, h)| {
+                let o = h.offset().as_debug_info_offset()?;
+                Some((DebugInfoOffset(o.0.saturating_add(srcs[src].base)), h, src))
+            })
             .collect();
-        hs.sort_by_key(|(o, _)| o.0);
+        hs.sort_by_key(|(o, _, _)| o.0);
         Resolver {
             headers: hs,
             units: HashMap::new(),
@@ -681,12 +747,12 @@ impl<'a> Resolver<'a> {
     }
 
     fn locate(&self, off: DebugInfoOffset) -> Option<(usize, UnitOffset)> {
-        let i = match self.headers.binary_search_by_key(&off.0, |(o, _)| o.0) {
+        let i = match self.headers.binary_search_by_key(&off.0, |(o, _, _)| o.0) {
             Ok(i) => i,
             Err(0) => return None,
             Err(i) => i - 1,
         };
-        let (start, h) = &self.headers[i];
+        let (start, h, _) = &self.headers[i];
         let rel = off.0 - start.0;
         if rel >= h.length_including_self() {
             return None;
@@ -694,9 +760,10 @@ impl<'a> Resolver<'a> {
         Some((i, UnitOffset(rel)))
     }
 
-    fn unit(&mut self, dwarf: &gimli::Dwarf<R<'a>>, i: usize) -> Result<&gimli::Unit<R<'a>>> {
+    fn unit(&mut self, srcs: &[Source<'a>], i: usize) -> Result<&gimli::Unit<R<'a>>> {
         if !self.units.contains_key(&i) {
-            let u = dwarf.unit(self.headers[i].1)?;
+            let (_, header, src) = self.headers[i];
+            let u = srcs[src].dwarf.unit(header)?;
             self.units.insert(i, u);
         }
         self.units
@@ -704,9 +771,9 @@ impl<'a> Resolver<'a> {
             .ok_or_else(|| Error::Dwarf("unit cache".into()))
     }
 
-    fn prefix(&mut self, dwarf: &gimli::Dwarf<R<'a>>, i: usize, off: UnitOffset) -> String {
+    fn prefix(&mut self, srcs: &[Source<'a>], i: usize, off: UnitOffset) -> String {
         if !self.prefixes.contains_key(&i) {
-            let map = self.build_prefixes(dwarf, i).unwrap_or_default();
+            let map = self.build_prefixes(srcs, i).unwrap_or_default();
             self.prefixes.insert(i, map);
         }
         self.prefixes
@@ -718,11 +785,12 @@ impl<'a> Resolver<'a> {
 
     fn build_prefixes(
         &mut self,
-        dwarf: &gimli::Dwarf<R<'a>>,
+        srcs: &[Source<'a>],
         i: usize,
     ) -> Result<HashMap<UnitOffset, String>> {
-        let header = self.headers[i].1;
-        let unit = self.unit(dwarf, i)?;
+        let (_, header, src) = self.headers[i];
+        let dwarf = &srcs[src].dwarf;
+        let unit = self.unit(srcs, i)?;
         let mut entries = header.entries_raw(&unit.abbreviations, None)?;
         let mut scopes: Vec<(isize, String)> = Vec::new();
         let mut map = HashMap::new();
@@ -764,48 +832,55 @@ impl<'a> Resolver<'a> {
         Ok(map)
     }
 
-    /// Calls `f` with the entry at `off`.
+    /// Calls `f` with the entry at `off`, its unit and the unit's source.
     fn with_entry<T>(
         &mut self,
-        dwarf: &gimli::Dwarf<R<'a>>,
+        srcs: &[Source<'a>],
         off: DebugInfoOffset,
-        f: impl FnOnce(&gimli::Unit<R<'a>>, &gimli::DebuggingInformationEntry<'_, '_, R<'a>>) -> T,
+        f: impl FnOnce(
+            &Source<'a>,
+            &gimli::Unit<R<'a>>,
+            &gimli::DebuggingInformationEntry<'_, '_, R<'a>>,
+        ) -> T,
     ) -> Option<(usize, UnitOffset, T)> {
         let (i, uoff) = self.locate(off)?;
-        let unit = self.unit(dwarf, i).ok()?;
+        let src = &srcs[self.headers[i].2];
+        let unit = self.unit(srcs, i).ok()?;
         let e = unit.entry(uoff).ok()?;
-        Some((i, uoff, f(unit, &e)))
+        Some((i, uoff, f(src, unit, &e)))
     }
 
     fn entry_info(
         &mut self,
-        dwarf: &gimli::Dwarf<R<'a>>,
+        srcs: &[Source<'a>],
         off: DebugInfoOffset,
     ) -> Option<(usize, UnitOffset, TypeInfo<'a>)> {
-        self.with_entry(dwarf, off, |unit, e| {
+        self.with_entry(srcs, off, |src, unit, e| {
             let get = |at| e.attr_value(at).ok().flatten();
             TypeInfo {
                 tag: e.tag(),
-                name: get(dw::DW_AT_name).and_then(|v| attr_str(dwarf, unit, v)),
+                name: get(dw::DW_AT_name).and_then(|v| attr_str(&src.dwarf, unit, v)),
                 size: get(dw::DW_AT_byte_size).and_then(|v| v.udata_value()),
                 align: get(dw::DW_AT_alignment).and_then(|v| v.udata_value()),
-                ty: get(dw::DW_AT_type).and_then(|v| ref_offset(&unit.header, &v)),
+                ty: get(dw::DW_AT_type)
+                    .and_then(|v| ref_offset(&unit.header, &v))
+                    .map(|o| rebase(o, src.base)),
             }
         })
     }
 
-    fn name(&mut self, dwarf: &gimli::Dwarf<R<'a>>, off: DebugInfoOffset, depth: usize) -> String {
+    fn name(&mut self, srcs: &[Source<'a>], off: DebugInfoOffset, depth: usize) -> String {
         if let Some(n) = self.names.get(&off) {
             return n.clone();
         }
         if depth > MAX_DEPTH {
             return "?".into();
         }
-        let Some((ui, uoff, info)) = self.entry_info(dwarf, off) else {
+        let Some((ui, uoff, info)) = self.entry_info(srcs, off) else {
             return "?".into();
         };
         let inner = |s: &mut Self| match info.ty {
-            Some(t) => s.name(dwarf, t, depth + 1),
+            Some(t) => s.name(srcs, t, depth + 1),
             None => "void".to_string(),
         };
         let n = match info.tag {
@@ -820,7 +895,7 @@ impl<'a> Resolver<'a> {
             dw::DW_TAG_array_type => match info.name {
                 Some(n) => n.to_string(),
                 None => {
-                    let count = self.array_count(dwarf, off);
+                    let count = self.array_count(srcs, off);
                     let elem = inner(self);
                     match count {
                         Some(c) => format!("[{elem}; {c}]"),
@@ -834,7 +909,7 @@ impl<'a> Resolver<'a> {
                 .unwrap_or_else(|| "fn()".into()),
             _ => match info.name {
                 Some(n) => {
-                    let p = self.prefix(dwarf, ui, uoff);
+                    let p = self.prefix(srcs, ui, uoff);
                     format!("{p}{n}")
                 }
                 None => "<anon>".to_string(),
@@ -844,9 +919,9 @@ impl<'a> Resolver<'a> {
         n
     }
 
-    fn array_count(&mut self, dwarf: &gimli::Dwarf<R<'a>>, off: DebugInfoOffset) -> Option<u64> {
+    fn array_count(&mut self, srcs: &[Source<'a>], off: DebugInfoOffset) -> Option<u64> {
         let (i, uoff) = self.locate(off)?;
-        let unit = self.unit(dwarf, i).ok()?;
+        let unit = self.unit(srcs, i).ok()?;
         let mut tree = unit.entries_tree(Some(uoff)).ok()?;
         let root = tree.root().ok()?;
         let mut children = root.children();
@@ -884,20 +959,16 @@ impl<'a> Resolver<'a> {
         total
     }
 
-    fn array_element(
-        &mut self,
-        dwarf: &gimli::Dwarf<R<'a>>,
-        off: DebugInfoOffset,
-    ) -> Option<(u64, u64)> {
+    fn array_element(&mut self, srcs: &[Source<'a>], off: DebugInfoOffset) -> Option<(u64, u64)> {
         let mut off = off;
         for _ in 0..MAX_DEPTH {
-            let (_, _, info) = self.entry_info(dwarf, off)?;
+            let (_, _, info) = self.entry_info(srcs, off)?;
             match info.tag {
                 dw::DW_TAG_typedef | dw::DW_TAG_const_type | dw::DW_TAG_volatile_type => {
                     off = info.ty?
                 }
                 dw::DW_TAG_array_type => {
-                    let count = self.array_count(dwarf, off)?;
+                    let count = self.array_count(srcs, off)?;
                     return Some((info.ty?.0 as u64, count));
                 }
                 _ => return None,
@@ -906,16 +977,11 @@ impl<'a> Resolver<'a> {
         None
     }
 
-    fn size(
-        &mut self,
-        dwarf: &gimli::Dwarf<R<'a>>,
-        off: DebugInfoOffset,
-        depth: usize,
-    ) -> Option<u64> {
+    fn size(&mut self, srcs: &[Source<'a>], off: DebugInfoOffset, depth: usize) -> Option<u64> {
         if depth > MAX_DEPTH {
             return None;
         }
-        let (_, _, info) = self.entry_info(dwarf, off)?;
+        let (_, _, info) = self.entry_info(srcs, off)?;
         if let Some(s) = info.size {
             return Some(s);
         }
@@ -928,21 +994,21 @@ impl<'a> Resolver<'a> {
             dw::DW_TAG_typedef
             | dw::DW_TAG_const_type
             | dw::DW_TAG_volatile_type
-            | dw::DW_TAG_atomic_type => self.size(dwarf, info.ty?, depth + 1),
+            | dw::DW_TAG_atomic_type => self.size(srcs, info.ty?, depth + 1),
             dw::DW_TAG_array_type => {
-                let count = self.array_count(dwarf, off)?;
-                let elem = self.size(dwarf, info.ty?, depth + 1)?;
+                let count = self.array_count(srcs, off)?;
+                let elem = self.size(srcs, info.ty?, depth + 1)?;
                 Some(count.saturating_mul(elem))
             }
             _ => None,
         }
     }
 
-    fn align(&mut self, dwarf: &gimli::Dwarf<R<'a>>, off: DebugInfoOffset, depth: usize) -> u64 {
+    fn align(&mut self, srcs: &[Source<'a>], off: DebugInfoOffset, depth: usize) -> u64 {
         if depth > MAX_DEPTH {
             return 1;
         }
-        let Some((ui, uoff, info)) = self.entry_info(dwarf, off) else {
+        let Some((ui, uoff, info)) = self.entry_info(srcs, off) else {
             return 1;
         };
         if let Some(a) = info.align {
@@ -961,14 +1027,14 @@ impl<'a> Resolver<'a> {
             | dw::DW_TAG_const_type
             | dw::DW_TAG_volatile_type
             | dw::DW_TAG_array_type => match info.ty {
-                Some(t) => self.align(dwarf, t, depth + 1),
+                Some(t) => self.align(srcs, t, depth + 1),
                 None => 1,
             },
             t if is_struct_tag(t) => {
-                let members = self.member_types(dwarf, ui, uoff);
+                let members = self.member_types(srcs, ui, uoff);
                 members
                     .into_iter()
-                    .map(|m| self.align(dwarf, m, depth + 1))
+                    .map(|m| self.align(srcs, m, depth + 1))
                     .max()
                     .unwrap_or(1)
             }
@@ -977,13 +1043,11 @@ impl<'a> Resolver<'a> {
     }
 
     /// Decodes the struct DIE at `off` and its members (random access; used with the catalog).
-    fn raw_struct(
-        &mut self,
-        dwarf: &gimli::Dwarf<R<'a>>,
-        off: DebugInfoOffset,
-    ) -> Option<RawStruct> {
+    fn raw_struct(&mut self, srcs: &[Source<'a>], off: DebugInfoOffset) -> Option<RawStruct> {
         let (i, uoff) = self.locate(off)?;
-        let unit = self.unit(dwarf, i).ok()?;
+        let src = &srcs[self.headers[i].2];
+        let (dwarf, base) = (&src.dwarf, src.base);
+        let unit = self.unit(srcs, i).ok()?;
         let header = unit.header;
         let mut tree = unit.entries_tree(Some(uoff)).ok()?;
         let root = tree.root().ok()?;
@@ -1014,7 +1078,9 @@ impl<'a> Resolver<'a> {
                 name: get(dw::DW_AT_name)
                     .and_then(|v| attr_str(dwarf, unit, v))
                     .map(str::to_string),
-                ty: get(dw::DW_AT_type).and_then(|v| ref_offset(&header, &v)),
+                ty: get(dw::DW_AT_type)
+                    .and_then(|v| ref_offset(&header, &v))
+                    .map(|o| rebase(o, base)),
                 offset: get(dw::DW_AT_data_member_location)
                     .and_then(|v| member_location(&v, header.encoding()))
                     .unwrap_or(0),
@@ -1027,11 +1093,12 @@ impl<'a> Resolver<'a> {
 
     fn member_types(
         &mut self,
-        dwarf: &gimli::Dwarf<R<'a>>,
+        srcs: &[Source<'a>],
         ui: usize,
         uoff: UnitOffset,
     ) -> Vec<DebugInfoOffset> {
-        let Ok(unit) = self.unit(dwarf, ui) else {
+        let base = srcs[self.headers[ui].2].base;
+        let Ok(unit) = self.unit(srcs, ui) else {
             return Vec::new();
         };
         let mut out = Vec::new();
@@ -1051,26 +1118,21 @@ impl<'a> Resolver<'a> {
                     .flatten()
                     .and_then(|v| ref_offset(&unit.header, &v))
                 {
-                    out.push(t);
+                    out.push(rebase(t, base));
                 }
             }
         }
         out
     }
 
-    fn layout(
-        &mut self,
-        dwarf: &gimli::Dwarf<R<'a>>,
-        r: RawStruct,
-        copies: usize,
-    ) -> Result<Layout> {
+    fn layout(&mut self, srcs: &[Source<'a>], r: RawStruct, copies: usize) -> Result<Layout> {
         let mut members = Vec::new();
         for (i, m) in r.members.iter().enumerate() {
             let (type_name, size, align) = match m.ty {
                 Some(t) => (
-                    self.name(dwarf, t, 0),
-                    self.size(dwarf, t, 0).unwrap_or(0),
-                    self.align(dwarf, t, 0),
+                    self.name(srcs, t, 0),
+                    self.size(srcs, t, 0).unwrap_or(0),
+                    self.align(srcs, t, 0),
                 ),
                 None => ("void".to_string(), 0, 1),
             };

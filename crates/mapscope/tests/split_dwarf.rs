@@ -1,0 +1,152 @@
+//! Split DWARF (`gcc -gsplit-dwarf`, DWARF 4 and 5): types live in `.dwo` files
+//! (or a `.dwp` package); `offsets` finds them through the skeleton units, reads a
+//! `.dwo`/`.dwp` given directly, and names the file when it is missing or stale.
+
+mod common;
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+
+use common::*;
+
+fn offsets(bin: &Path, ty: &str) -> std::process::Output {
+    run_with_timeout(
+        &[OsStr::new("offsets"), bin.as_os_str(), OsStr::new(ty)],
+        60,
+    )
+}
+
+/// `struct point` and `struct segment` as gcc lays them out on x86-64.
+fn assert_points(bin: &Path) {
+    let p = layouts(bin, "point", false);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!(p[0]["size"], 24);
+    assert_eq!(
+        members(&p[0]),
+        vec![
+            ("x".into(), 0, 4),
+            ("y".into(), 8, 8),
+            ("tag".into(), 16, 1)
+        ]
+    );
+    let s = layouts(bin, "segment", false);
+    assert_eq!(s[0]["size"], 56);
+    let m = members(&s[0]);
+    assert_eq!(
+        m[1],
+        ("b".into(), 24, 24),
+        "member type resolved in the .dwo"
+    );
+    assert_eq!(s[0]["members"][1]["type"], "point");
+}
+
+fn build(dir: &Path, dwarf: &str) -> PathBuf {
+    gcc(dir, "points", C_POINTS, &["-g", dwarf, "-gsplit-dwarf"])
+}
+
+/// The .dwo gcc wrote in `dir` (its name depends on the gcc version).
+fn dwo_in(dir: &Path) -> PathBuf {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|e| e == "dwo"))
+        .unwrap_or_else(|| panic!("gcc -gsplit-dwarf wrote no .dwo in {}", dir.display()))
+}
+
+#[test]
+fn types_are_read_from_dwo_files() {
+    for dwarf in ["-gdwarf-4", "-gdwarf-5"] {
+        let dir = scratch(&format!("split{dwarf}"));
+        let bin = build(&dir, dwarf);
+        let dwo = dwo_in(&dir);
+        assert_points(&bin);
+        // The .dwo itself is a DWARF file too.
+        assert_points(&dwo);
+        // Moved together with its .dwo, the binary still finds it (beside the binary).
+        let moved = dir.join("moved");
+        std::fs::create_dir_all(&moved).unwrap();
+        std::fs::copy(&bin, moved.join("points")).unwrap();
+        std::fs::rename(&dwo, moved.join(dwo.file_name().unwrap())).unwrap();
+        assert_points(&moved.join("points"));
+    }
+}
+
+#[test]
+fn types_are_read_from_a_dwp_package() {
+    // GNU dwp handles DWARF 4; DWARF 5 packages need llvm-dwp.
+    for (dwarf, packer) in [("-gdwarf-4", "dwp"), ("-gdwarf-5", "llvm-dwp")] {
+        if !have(packer) {
+            assert!(packer != "dwp", "binutils' dwp is required");
+            eprintln!("note: {packer} not installed, skipping {dwarf}");
+            continue;
+        }
+        let dir = scratch(&format!("dwp{dwarf}"));
+        let bin = build(&dir, dwarf);
+        let dwp = dir.join("points.dwp");
+        tool(
+            packer,
+            &[
+                OsStr::new("-e"),
+                bin.as_os_str(),
+                OsStr::new("-o"),
+                dwp.as_os_str(),
+            ],
+        );
+        std::fs::remove_file(dwo_in(&dir)).unwrap();
+        assert_points(&bin);
+        assert_points(&dwp);
+    }
+}
+
+#[test]
+fn a_missing_dwo_is_named() {
+    for dwarf in ["-gdwarf-4", "-gdwarf-5"] {
+        let dir = scratch(&format!("split-missing{dwarf}"));
+        let bin = build(&dir, dwarf);
+        let dwo = dwo_in(&dir);
+        std::fs::remove_file(&dwo).unwrap();
+        let line = clean_error(&offsets(&bin, "point"), 2, dwarf);
+        // gcc records the directory it ran in (DW_AT_comp_dir) and the .dwo's name.
+        let want = format!(
+            "types are in split DWARF file {}, which is missing",
+            dir.canonicalize()
+                .unwrap()
+                .join(dwo.file_name().unwrap())
+                .display()
+        );
+        assert!(line.contains(&want), "{line}");
+        assert!(
+            line.contains("points.dwp"),
+            "the package searched is named: {line}"
+        );
+        // Addresses and lines come from the skeleton's line table: still answered.
+        let out = run(&["symbols", bin.to_str().unwrap(), "main", "--no-inlined"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn a_dwo_from_another_build_is_not_used() {
+    let dir = scratch("split-stale");
+    let bin = build(&dir, "-gdwarf-5");
+    // Rebuild the same source with a different struct: same .dwo name, other DWO id.
+    let other = C_POINTS.replace("char tag;", "char tag; int extra;");
+    let elsewhere = dir.join("other");
+    gcc(
+        &elsewhere,
+        "points",
+        &other,
+        &["-g", "-gdwarf-5", "-gsplit-dwarf"],
+    );
+    let dwo = dwo_in(&dir);
+    std::fs::copy(dwo_in(&elsewhere), &dwo).unwrap();
+    let line = clean_error(&offsets(&bin, "point"), 2, "stale dwo");
+    assert!(
+        line.contains("belongs to another build") && line.contains("DWO id"),
+        "{line}"
+    );
+}
