@@ -11,7 +11,7 @@
 //! | --- | --- |
 //! | 0 | success |
 //! | 1 | not found: unknown type, symbol, address or line; no map runtime in the binary |
-//! | 2 | bad input or usage: missing file, directory or device, not ELF, corrupt ELF or DWARF, no debug info, split DWARF file missing or from another build |
+//! | 2 | bad input or usage: missing file, directory or device, not ELF, corrupt ELF or DWARF, no debug info, separate debug file or split DWARF file missing or from another build |
 //! | 3 | ambiguous type name: several different types match (candidates are listed) |
 //! | 4 | output could not be written |
 
@@ -51,6 +51,20 @@ pub enum Error {
     CorruptElf { path: PathBuf, detail: String },
     /// The file has no DWARF debug info (stripped, or built without it).
     NoDebugInfo(PathBuf),
+    /// The binary names a separate debug file (`.gnu_debuglink` or build-id)
+    /// that is in none of the places searched.
+    DebugFileMissing {
+        path: PathBuf,
+        /// What was looked for, e.g. `prog.debug (CRC 0x1234abcd)`.
+        wanted: String,
+        searched: Vec<PathBuf>,
+    },
+    /// A separate debug file was found, but it belongs to another build.
+    DebugFileMismatch {
+        path: PathBuf,
+        found: PathBuf,
+        detail: String,
+    },
     /// Types are in split DWARF (`.dwo`) files that cannot be found.
     SplitDwarfMissing {
         /// The first missing file, where its skeleton unit says it is.
@@ -160,6 +174,31 @@ impl fmt::Display for Error {
                  Rust: `debug = 2` in the Cargo profile (or RUSTFLAGS=-g) and no `strip`; \
                  Go: build without `-ldflags=-w`/`-s` and do not strip",
                 escape::path(p)
+            ),
+            Error::DebugFileMissing {
+                path,
+                wanted,
+                searched,
+            } => write!(
+                f,
+                "{} has no DWARF debug info of its own; its separate debug file {} is not in {} \
+                 (install the -dbg/-dbgsym package, or set MAPSCOPE_DEBUG_FILE_DIRECTORY \
+                 to the directory that holds it)",
+                escape::path(path),
+                escape::text(wanted),
+                list_paths(searched)
+            ),
+            Error::DebugFileMismatch {
+                path,
+                found,
+                detail,
+            } => write!(
+                f,
+                "{} has no DWARF debug info of its own, and the separate debug file found for it, \
+                 {}, belongs to another build: {}",
+                escape::path(path),
+                escape::path(found),
+                escape::line(detail)
             ),
             Error::SplitDwarfMissing {
                 path,

@@ -1,8 +1,8 @@
 //! mapscope: a DWARF inspector for ELF binaries, and the map-target profile
 //! for gomap and Go 1.19 programs.
 //!
-//! - [`loader`]: ELF + DWARF sections (decompressed), build-id; follows split
-//!   DWARF ([`split`]).
+//! - [`loader`]: ELF + DWARF sections (decompressed), build-id; follows a separate
+//!   debug file ([`debuglink`]) and split DWARF ([`split`]).
 //! - [`types`]: struct layouts by name ([`names`] has the matching rules).
 //! - [`symbols`]: functions from the symbol table, with source locations and inlined instances.
 //! - [`lines`]: address → file:line (with inline chain) and file:line → addresses.
@@ -11,6 +11,7 @@
 //! - [`strings`]: where string values keep their bytes and length.
 //! - [`error`]: the error type and exit codes; [`escape`] shows user strings safely.
 
+pub mod debuglink;
 pub mod error;
 pub mod escape;
 pub mod loader;

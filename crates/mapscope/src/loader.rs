@@ -1,9 +1,11 @@
 //! Loading an ELF binary: its bytes, its DWARF sections (decompressed when
 //! `SHF_COMPRESSED`), build-id, and the handle that the other modules share.
 //!
-//! The DWARF may live elsewhere, and is followed as gdb does: with split DWARF,
-//! skeleton units name `.dwo` files, or a `BIN.dwp` package holds them
-//! ([`crate::split`]); a `.dwo` or `.dwp` can also be given directly.
+//! The DWARF may live elsewhere, and is followed as gdb does:
+//! - a stripped binary's separate debug file, by build-id or `.gnu_debuglink`
+//!   ([`crate::debuglink`]);
+//! - split DWARF: skeleton units name `.dwo` files, or a `BIN.dwp` package holds
+//!   them ([`crate::split`]); a `.dwo` or `.dwp` can also be given directly.
 //!
 //! ```no_run
 //! let file = mapscope::loader::MappedFile::open("target/debug/grow".as_ref())?;
@@ -20,6 +22,7 @@ use std::sync::OnceLock;
 use gimli::{EndianSlice, RunTimeEndian, SectionId};
 use object::{Object, ObjectSection};
 
+use crate::debuglink;
 use crate::error::{Error, Result};
 use crate::split;
 
@@ -30,13 +33,14 @@ pub type R<'a> = EndianSlice<'a, RunTimeEndian>;
 pub const MAX_PIPE_BYTES: u64 = 4 << 30;
 
 /// A file's bytes: memory-mapped, or owned (empty files cannot be mapped; pipes
-/// are read to their end). Files found while parsing it (split DWARF files) are
-/// kept here too, so that they live as long as the
+/// are read to their end). Files found while parsing it (a separate debug file,
+/// split DWARF files) are kept here too, so that they live as long as the
 /// [`Binary`] that borrows all of them.
 pub struct MappedFile {
     path: PathBuf,
     map: Option<memmap2::Mmap>,
     owned: Vec<u8>,
+    debug_file: OnceLock<debuglink::Lookup>,
     split_files: OnceLock<split::Files>,
 }
 
@@ -81,6 +85,7 @@ impl MappedFile {
             path: path.to_path_buf(),
             map,
             owned,
+            debug_file: OnceLock::new(),
             split_files: OnceLock::new(),
         }
     }
@@ -309,12 +314,20 @@ fn section_bytes<'data>(
         .map_err(|e| corrupt(format!("section {name}: {e}")))
 }
 
+/// The separate debug file whose DWARF a stripped binary uses.
+struct DebugFile<'data> {
+    path: PathBuf,
+    object: object::File<'data>,
+}
+
 /// A parsed ELF binary with its DWARF sections ready for gimli.
 pub struct Binary<'data> {
     path: PathBuf,
     data: &'data [u8],
     object: object::File<'data>,
     endian: RunTimeEndian,
+    /// Set when the DWARF comes from a separate debug file.
+    debug_file: Option<DebugFile<'data>>,
     sections: Sections<'data>,
     split: split::Split<'data>,
     build_id: Option<Vec<u8>>,
@@ -333,9 +346,10 @@ pub struct Source<'a> {
 
 impl<'data> Binary<'data> {
     /// Parses the ELF file and loads (decompressing where needed) its DWARF
-    /// sections, following split DWARF files.
+    /// sections, following a separate debug file and split DWARF files.
     ///
-    /// Errors: [`Error::NotElf`], [`Error::CorruptElf`], [`Error::NoDebugInfo`].
+    /// Errors: [`Error::NotElf`], [`Error::CorruptElf`], [`Error::NoDebugInfo`],
+    /// [`Error::DebugFileMissing`], [`Error::DebugFileMismatch`].
     pub fn parse(file: &'data MappedFile) -> Result<Binary<'data>> {
         Self::load(file.path(), file.bytes(), Some(file))
     }
@@ -362,19 +376,26 @@ impl<'data> Binary<'data> {
             .and_then(|s| s.data().ok())
             .and_then(|d| parse_go_note(d, endian));
         let mut sections = Sections::load(path, &object, data, false)?;
+        let mut debug_file = None;
         if sections.get(SectionId::DebugInfo).is_empty() {
             let dwo = Sections::load(path, &object, data, true)?;
-            if dwo.get(SectionId::DebugInfo).is_empty() {
+            if !dwo.get(SectionId::DebugInfo).is_empty() {
+                // A .dwo or .dwp given directly.
+                sections = dwo;
+            } else if let Some(file) = file {
+                let (d, s) = Self::separate_debug(path, &object, file)?;
+                debug_file = Some(d);
+                sections = s;
+            } else {
                 return Err(Error::NoDebugInfo(path.to_path_buf()));
             }
-            // A .dwo or .dwp given directly.
-            sections = dwo;
         }
         let mut bin = Binary {
             path: path.to_path_buf(),
             data,
             object,
             endian,
+            debug_file,
             sections,
             split: split::Split::default(),
             build_id,
@@ -384,14 +405,56 @@ impl<'data> Binary<'data> {
         Ok(bin)
     }
 
+    /// The stripped binary's separate debug file and its DWARF sections.
+    fn separate_debug(
+        path: &Path,
+        object: &object::File<'data>,
+        file: &'data MappedFile,
+    ) -> Result<(DebugFile<'data>, Sections<'data>)> {
+        let found = file
+            .debug_file
+            .get_or_init(|| debuglink::lookup(path, object));
+        let dbg = match found {
+            debuglink::Lookup::NotLinked => return Err(Error::NoDebugInfo(path.to_path_buf())),
+            debuglink::Lookup::Missing { wanted, searched } => {
+                return Err(Error::DebugFileMissing {
+                    path: path.to_path_buf(),
+                    wanted: wanted.clone(),
+                    searched: searched.clone(),
+                })
+            }
+            debuglink::Lookup::Mismatch { found, detail } => {
+                return Err(Error::DebugFileMismatch {
+                    path: path.to_path_buf(),
+                    found: found.clone(),
+                    detail: detail.clone(),
+                })
+            }
+            debuglink::Lookup::Found(dbg) => dbg,
+        };
+        let dpath = dbg.path();
+        let dobj = parse_object(dpath, dbg.bytes())?;
+        let sections = Sections::load(dpath, &dobj, dbg.bytes(), false)?;
+        if sections.get(SectionId::DebugInfo).is_empty() {
+            return Err(Error::NoDebugInfo(dpath.to_path_buf()));
+        }
+        Ok((
+            DebugFile {
+                path: dpath.to_path_buf(),
+                object: dobj,
+            },
+            sections,
+        ))
+    }
+
     /// The path this binary was loaded from.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// The file the DWARF was read from.
+    /// The file the DWARF was read from: the binary, or its separate debug file.
     pub fn dwarf_path(&self) -> &Path {
-        &self.path
+        self.debug_file.as_ref().map_or(&self.path, |d| &d.path)
     }
 
     /// The size of the file in bytes.
@@ -402,6 +465,15 @@ impl<'data> Binary<'data> {
     /// The parsed ELF object (symbols, sections).
     pub fn object(&self) -> &object::File<'data> {
         &self.object
+    }
+
+    /// The object whose symbol table describes the binary's functions: the binary's
+    /// own, or, when it was stripped of it, the separate debug file's.
+    pub fn symbol_object(&self) -> &object::File<'data> {
+        match &self.debug_file {
+            Some(d) if self.object.symbols().next().is_none() => &d.object,
+            _ => &self.object,
+        }
     }
 
     /// The GNU build-id (`.note.gnu.build-id`), if present.
@@ -442,7 +514,8 @@ impl<'data> Binary<'data> {
         self.sections.dwarf(self.endian)
     }
 
-    /// Every DWARF holding debugging entries: this binary's first, then one per split unit. `.debug_info` offsets of source `k` are
+    /// Every DWARF holding debugging entries: this binary's (or its debug file's)
+    /// first, then one per split unit. `.debug_info` offsets of source `k` are
     /// numbered from `base`, after those of the sources before it, so that one
     /// number names one entry in any of them.
     pub fn dwarf_sources(&self) -> Result<Vec<Source<'_>>> {

@@ -122,7 +122,7 @@ impl<'p> Pattern<'p> {
 /// Function symbols as (address, size, raw name), sorted by address, without
 /// demangling (cheap; for address → function lookups).
 pub fn function_ranges<'d>(bin: &Binary<'d>) -> Vec<(u64, u64, &'d str)> {
-    let obj = bin.object();
+    let obj = bin.symbol_object();
     let mut out: Vec<(u64, u64, &'d str)> = obj
         .symbols()
         .filter(|s| s.kind() == SymbolKind::Text && !s.is_undefined() && s.address() != 0)
@@ -136,7 +136,7 @@ pub fn function_ranges<'d>(bin: &Binary<'d>) -> Vec<(u64, u64, &'d str)> {
 /// All function symbols (sorted by address, deduplicated), optionally filtered by
 /// a substring of the demangled name.
 pub fn functions(bin: &Binary<'_>, pattern: Option<&str>) -> Vec<FuncSym> {
-    let obj = bin.object();
+    let obj = bin.symbol_object();
     let pattern = pattern.map(Pattern::new);
     let mut out: Vec<FuncSym> = Vec::new();
     let mut push = |sym: object::Symbol<'_, '_>| {
