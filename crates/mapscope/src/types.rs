@@ -377,6 +377,8 @@ pub struct TypeIndex<'a> {
     headers: Vec<(usize, UnitHeader<R<'a>>)>,
     resolver: std::cell::RefCell<Resolver<'a>>,
     cache_path: Option<std::path::PathBuf>,
+    /// What a catalog must say it was built from (see [`crate::cache`]).
+    cache_identity: String,
     catalog: std::cell::RefCell<Option<std::rc::Rc<crate::cache::Catalog>>>,
 }
 
@@ -419,6 +421,7 @@ impl<'a> TypeIndex<'a> {
         let resolver = Resolver::new(&srcs, &headers, bin.address_size());
         Ok(TypeIndex {
             cache_path: crate::cache::path_for(bin),
+            cache_identity: crate::cache::identity(bin),
             catalog: std::cell::RefCell::new(None),
             srcs,
             headers,
@@ -427,8 +430,17 @@ impl<'a> TypeIndex<'a> {
     }
 
     fn scan(&self, want: &Want<'_>) -> Result<Vec<RawStruct>> {
-        if let Some(catalog) = self.catalog()? {
-            return self.scan_catalog(&catalog, want);
+        if let Some(catalog) = self.catalog(false)? {
+            if let Some(found) = self.scan_catalog(&catalog, want) {
+                return Ok(found);
+            }
+            // An entry no longer names the struct it claims to (an edited or stale
+            // file): never answer from it. Rebuild once; the fresh catalog is checked too.
+            if let Some(catalog) = self.catalog(true)? {
+                if let Some(found) = self.scan_catalog(&catalog, want) {
+                    return Ok(found);
+                }
+            }
         }
         self.scan_units(want)
     }
@@ -445,16 +457,24 @@ impl<'a> TypeIndex<'a> {
         Ok(per_unit.into_iter().flatten().collect())
     }
 
-    /// The struct catalog from the on-disk cache, building and saving it on a miss;
-    /// `None` when caching does not apply to this binary (see [`crate::cache`]).
-    fn catalog(&self) -> Result<Option<std::rc::Rc<crate::cache::Catalog>>> {
+    /// The struct catalog from the on-disk cache, building and saving it on a miss
+    /// (or when `rebuild`); `None` when caching does not apply to this binary (see
+    /// [`crate::cache`]).
+    fn catalog(&self, rebuild: bool) -> Result<Option<std::rc::Rc<crate::cache::Catalog>>> {
         let Some(path) = &self.cache_path else {
             return Ok(None);
         };
-        if let Some(c) = self.catalog.borrow().as_ref() {
-            return Ok(Some(c.clone()));
+        if !rebuild {
+            if let Some(c) = self.catalog.borrow().as_ref() {
+                return Ok(Some(c.clone()));
+            }
         }
-        let catalog = match crate::cache::Catalog::load(path) {
+        let loaded = if rebuild {
+            None
+        } else {
+            crate::cache::Catalog::load(path, &self.cache_identity)
+        };
+        let catalog = match loaded {
             Some(c) => c,
             None => {
                 let raws = self.scan_units(&Want::Catalog)?;
@@ -475,7 +495,7 @@ impl<'a> TypeIndex<'a> {
                         }
                     }
                 }
-                let c = crate::cache::Catalog::from_entries(&entries);
+                let c = crate::cache::Catalog::from_entries(&self.cache_identity, &entries);
                 crate::cache::save(path, &c);
                 c
             }
@@ -485,18 +505,20 @@ impl<'a> TypeIndex<'a> {
         Ok(Some(rc))
     }
 
-    /// Answers a scan from the catalog: filter names, then decode only the chosen DIEs.
+    /// Answers a scan from the catalog: filter names, then decode only the chosen
+    /// DIEs. `None` if the catalog cannot be trusted: a line does not parse, or the
+    /// entry at a recorded offset is not a struct of the recorded name and size.
     fn scan_catalog(
         &self,
         catalog: &crate::cache::Catalog,
         want: &Want<'_>,
-    ) -> Result<Vec<RawStruct>> {
+    ) -> Option<Vec<RawStruct>> {
         let entries = match want {
             Want::Queries(qs, _) => {
                 let needles: Vec<&str> = qs.iter().map(|q| q.needle.as_str()).collect();
-                catalog.containing(&needles)
+                catalog.containing(&needles)?
             }
-            _ => catalog.all(),
+            _ => catalog.all()?,
         };
         let mut out = Vec::new();
         let mut res = self.resolver.borrow_mut();
@@ -523,15 +545,16 @@ impl<'a> TypeIndex<'a> {
                 }
                 Want::Catalog => MatchKind::ExactPath,
             };
-            if let Some(mut r) = res.raw_struct(&self.srcs, DebugInfoOffset(e.offset as usize)) {
-                r.qualified = e.qualified.clone();
-                r.name = e.name.clone();
-                r.matched = matched;
-                r.copies = e.copies;
-                out.push(r);
+            let offset = usize::try_from(e.offset).ok()?;
+            let mut r = res.raw_struct(&self.srcs, DebugInfoOffset(offset))?;
+            if r.name != e.name || r.qualified != e.qualified || r.size != e.size {
+                return None;
             }
+            r.matched = matched;
+            r.copies = e.copies;
+            out.push(r);
         }
-        Ok(out)
+        Some(out)
     }
 
     /// Looks up each query. With `all == false`, a query that matches several
@@ -544,7 +567,23 @@ impl<'a> TypeIndex<'a> {
             .iter()
             .map(|s| needle_hits(gimli::Section::reader(&s.dwarf.debug_str).slice(), &qs))
             .collect();
-        let raws = self.scan(&Want::Queries(&qs, &hits))?;
+        let want = Want::Queries(&qs, &hits);
+        let mut raws = self.scan(&want)?;
+        let found_all = |raws: &[RawStruct]| {
+            qs.iter().all(|q| {
+                raws.iter()
+                    .any(|r| q.matches(&r.qualified, &r.name).is_some())
+            })
+        };
+        if !found_all(&raws) && self.catalog.borrow().is_some() {
+            // "Not found" from a catalog is confirmed by a scan: a catalog with a line
+            // missing (and a valid checksum) must not hide a type.
+            let scanned = self.scan_units(&want)?;
+            if scanned.len() != raws.len() {
+                self.catalog(true)?;
+            }
+            raws = scanned;
+        }
         let mut out = Vec::new();
         for q in &qs {
             let mine: Vec<RawStruct> = raws
@@ -1042,7 +1081,9 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    /// Decodes the struct DIE at `off` and its members (random access; used with the catalog).
+    /// Decodes the struct DIE at `off` and its members (random access; used with the
+    /// catalog). `None` unless the entry there is a named struct definition; its
+    /// names are read from DWARF, so that the caller can check them against the catalog.
     fn raw_struct(&mut self, srcs: &[Source<'a>], off: DebugInfoOffset) -> Option<RawStruct> {
         let (i, uoff) = self.locate(off)?;
         let src = &srcs[self.headers[i].2];
@@ -1053,9 +1094,13 @@ impl<'a> Resolver<'a> {
         let root = tree.root().ok()?;
         let e = root.entry();
         let get = |at| e.attr_value(at).ok().flatten();
+        if !is_struct_tag(e.tag()) || get(dw::DW_AT_declaration).is_some() {
+            return None;
+        }
+        let name = get(dw::DW_AT_name).and_then(|v| attr_str(dwarf, unit, v))?;
         let mut r = RawStruct {
             qualified: String::new(),
-            name: String::new(),
+            name: name.to_string(),
             tag: e.tag(),
             matched: MatchKind::ExactPath,
             offset: off,
@@ -1088,6 +1133,7 @@ impl<'a> Resolver<'a> {
                 data_bit_offset: get(dw::DW_AT_data_bit_offset).and_then(|v| v.udata_value()),
             });
         }
+        r.qualified = format!("{}{}", self.prefix(srcs, i, uoff), r.name);
         Some(r)
     }
 
