@@ -230,12 +230,25 @@ impl<'data> Sections<'data> {
         let ids = if dwo { DWO_SECTIONS } else { DWARF_SECTIONS };
         let mut list = Vec::new();
         for &id in ids {
-            let name = if dwo { id.dwo_name() } else { Some(id.name()) };
-            let Some(section) = name.and_then(|n| object.section_by_name(n)) else {
+            let Some(name) = (if dwo { id.dwo_name() } else { Some(id.name()) }) else {
                 continue;
             };
-            let name = name.unwrap_or_default();
-            list.push((id, section_bytes(path, &section, name, data.len() as u64)?));
+            // Type units in COMDAT groups (-fdebug-types-section) come one section
+            // each, under one name: they are read as one section, concatenated.
+            let mut parts = Vec::new();
+            for section in object.sections() {
+                if section.name().ok() == Some(name)
+                    || (section.name().ok() == Some(&name.replacen(".debug_", ".zdebug_", 1)))
+                {
+                    parts.push(section_bytes(path, &section, name, data.len() as u64)?);
+                }
+            }
+            let bytes = match parts.len() {
+                0 => continue,
+                1 => parts.remove(0),
+                _ => Cow::Owned(parts.concat()),
+            };
+            list.push((id, bytes));
         }
         Ok(Sections { list, dwo })
     }
@@ -334,12 +347,15 @@ pub struct Binary<'data> {
     go_build_id: Option<String>,
 }
 
-/// One DWARF with type information, and where its `.debug_info` offsets start in
-/// the numbering shared by all of a binary's DWARF (see [`Binary::dwarf_sources`]).
+/// One DWARF with type information, and where its `.debug_info` and
+/// `.debug_types` offsets start in the numbering shared by all of a binary's
+/// DWARF (see [`Binary::dwarf_sources`]).
 pub struct Source<'a> {
     pub dwarf: gimli::Dwarf<R<'a>>,
     /// Added to this DWARF's `.debug_info` offsets to make them unique across sources.
     pub base: usize,
+    /// Added to this DWARF's `.debug_types` offsets (DWARF 4 type units).
+    pub types_base: usize,
     /// The file it was read from.
     pub path: &'a Path,
 }
@@ -515,27 +531,29 @@ impl<'data> Binary<'data> {
     }
 
     /// Every DWARF holding debugging entries: this binary's (or its debug file's)
-    /// first, then one per split unit. `.debug_info` offsets of source `k` are
-    /// numbered from `base`, after those of the sources before it, so that one
-    /// number names one entry in any of them.
+    /// first, then one per split unit. The `.debug_info` offsets of a source are
+    /// numbered from its `base`, its `.debug_types` offsets after them, and all of
+    /// them after those of the sources before it, so that one number names one
+    /// entry in any of them.
     pub fn dwarf_sources(&self) -> Result<Vec<Source<'_>>> {
         let main = self.dwarf();
-        let mut base = gimli::Section::reader(&main.debug_info).len();
-        let mut out = Vec::new();
         let own = (&self.sections, self.path.as_path());
-        for (dwarf, path) in self.split.dwarfs(&main, own, self.endian)? {
-            let len = gimli::Section::reader(&dwarf.debug_info).len();
-            out.push(Source { dwarf, base, path });
-            base = base.saturating_add(len);
+        let split = self.split.dwarfs(&main, own, self.endian)?;
+        let mut out = Vec::new();
+        let mut base = 0usize;
+        let all = std::iter::once((main, self.dwarf_path())).chain(split);
+        for (dwarf, path) in all {
+            let info = gimli::Section::reader(&dwarf.debug_info).len();
+            let types = gimli::Section::reader(&dwarf.debug_types).len();
+            let types_base = base.saturating_add(info);
+            out.push(Source {
+                dwarf,
+                base,
+                types_base,
+                path,
+            });
+            base = types_base.saturating_add(types);
         }
-        out.insert(
-            0,
-            Source {
-                dwarf: main,
-                base: 0,
-                path: self.dwarf_path(),
-            },
-        );
         Ok(out)
     }
 

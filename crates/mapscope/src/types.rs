@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use gimli::constants as dw;
-use gimli::{AttributeValue, DebugInfoOffset, UnitHeader, UnitOffset};
+use gimli::{AttributeValue, DebugInfoOffset, UnitHeader, UnitOffset, UnitSectionOffset, UnitType};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -150,9 +150,36 @@ pub(crate) fn ref_offset(
     }
 }
 
-/// A `.debug_info` offset of a source, in the numbering shared by all sources.
-fn rebase(o: DebugInfoOffset, base: usize) -> DebugInfoOffset {
-    DebugInfoOffset(o.0.saturating_add(base))
+/// Type units by signature: the offset of each one's type entry, in the numbering
+/// shared by all sources.
+type Signatures = HashMap<u64, DebugInfoOffset>;
+
+/// Where the entries of a unit are numbered from, in the numbering shared by all
+/// sources: its section's base plus the unit's offset in the section.
+fn unit_base(src: &Source<'_>, header: &UnitHeader<R<'_>>) -> usize {
+    match header.offset() {
+        UnitSectionOffset::DebugInfoOffset(o) => src.base.saturating_add(o.0),
+        UnitSectionOffset::DebugTypesOffset(o) => src.types_base.saturating_add(o.0),
+    }
+}
+
+/// A reference attribute as an offset in the shared numbering: within the unit,
+/// into `.debug_info` (`DW_FORM_ref_addr`), or to a type unit by its signature
+/// (`DW_FORM_ref_sig8`, as `-fdebug-types-section` makes).
+fn global_ref(
+    src: &Source<'_>,
+    header: &UnitHeader<R<'_>>,
+    v: &AttributeValue<R<'_>>,
+    sigs: &Signatures,
+) -> Option<DebugInfoOffset> {
+    match *v {
+        AttributeValue::UnitRef(o) => {
+            Some(DebugInfoOffset(unit_base(src, header).saturating_add(o.0)))
+        }
+        AttributeValue::DebugInfoRef(o) => Some(DebugInfoOffset(src.base.saturating_add(o.0))),
+        AttributeValue::DebugTypesRef(sig) => sigs.get(&sig.0).copied(),
+        _ => None,
+    }
 }
 
 fn member_location(v: &AttributeValue<R<'_>>, encoding: gimli::Encoding) -> Option<u64> {
@@ -168,16 +195,17 @@ fn member_location(v: &AttributeValue<R<'_>>, encoding: gimli::Encoding) -> Opti
     None
 }
 
-/// Scans one unit of source `src`, whose offsets start at `base`.
+/// Scans one unit of `source` (number `src` in the list of sources).
 fn scan_unit<'a>(
-    dwarf: &gimli::Dwarf<R<'a>>,
+    source: &Source<'a>,
     header: &UnitHeader<R<'a>>,
     want: &Want<'_>,
     src: usize,
-    base: usize,
+    sigs: &Signatures,
 ) -> gimli::Result<Vec<RawStruct>> {
+    let dwarf = &source.dwarf;
     let unit = dwarf.unit(*header)?;
-    let global = |o: DebugInfoOffset| DebugInfoOffset(o.0.saturating_add(base));
+    let base = unit_base(source, header);
     let mut entries = header.entries_raw(&unit.abbreviations, None)?;
     // Enclosing named scopes; names are resolved only when a struct matches.
     let mut scopes: Vec<(isize, AttributeValue<R<'a>>)> = Vec::new();
@@ -215,7 +243,7 @@ fn scan_unit<'a>(
                         dw::DW_AT_name => {
                             m.name = attr_str(dwarf, &unit, attr.value()).map(str::to_string)
                         }
-                        dw::DW_AT_type => m.ty = ref_offset(header, &attr.value()).map(global),
+                        dw::DW_AT_type => m.ty = global_ref(source, header, &attr.value(), sigs),
                         dw::DW_AT_data_member_location => {
                             m.offset =
                                 member_location(&attr.value(), header.encoding()).unwrap_or(0)
@@ -296,7 +324,8 @@ fn scan_unit<'a>(
                 )),
             };
             if let Some((qualified, matched, name)) = candidate {
-                if let Some(off) = offset.to_debug_info_offset(header).map(global) {
+                let off = DebugInfoOffset(base.saturating_add(offset.0));
+                {
                     out.push(RawStruct {
                         qualified,
                         name: name.to_string(),
@@ -355,12 +384,15 @@ fn needle_hits(debug_str: &[u8], qs: &[Query]) -> Option<HashSet<usize>> {
 
 /// Where a unit is, for error messages.
 fn unit_place(src: &Source<'_>, header: &UnitHeader<R<'_>>) -> String {
-    let off = header.offset().as_debug_info_offset().map_or(0, |o| o.0);
+    let (section, off) = match header.offset() {
+        UnitSectionOffset::DebugInfoOffset(o) => (".debug_info", o.0),
+        UnitSectionOffset::DebugTypesOffset(o) => (".debug_types", o.0),
+    };
     if src.base == 0 {
-        format!("in the unit at .debug_info+{off:#x}")
+        format!("in the unit at {section}+{off:#x}")
     } else {
         format!(
-            "in the unit at .debug_info.dwo+{off:#x} of {}",
+            "in the unit at {section}.dwo+{off:#x} of {}",
             crate::escape::path(src.path)
         )
     }
@@ -373,8 +405,9 @@ fn unit_place(src: &Source<'_>, header: &UnitHeader<R<'_>>) -> String {
 /// numbered across all of them (see [`Binary::dwarf_sources`]).
 pub struct TypeIndex<'a> {
     srcs: Vec<Source<'a>>,
-    /// Every unit: (source index, header).
+    /// Every unit, type units included: (source index, header).
     headers: Vec<(usize, UnitHeader<R<'a>>)>,
+    sigs: Signatures,
     resolver: std::cell::RefCell<Resolver<'a>>,
     cache_path: Option<std::path::PathBuf>,
     /// What a catalog must say it was built from (see [`crate::cache`]).
@@ -398,33 +431,56 @@ impl<'a> TypeIndex<'a> {
         bin.require_split_dwarf()?;
         let srcs = bin.dwarf_sources()?;
         let mut headers = Vec::new();
+        let mut sigs = Signatures::new();
         for (k, src) in srcs.iter().enumerate() {
-            let mut units = src.dwarf.units();
-            loop {
-                match units.next() {
-                    Ok(Some(h)) => headers.push((k, h)),
-                    Ok(None) => break,
-                    Err(e) => {
-                        let place = if src.base == 0 {
-                            "while reading the unit headers of .debug_info".to_string()
-                        } else {
-                            format!(
-                                "while reading the unit headers of {}",
-                                crate::escape::path(src.path)
-                            )
-                        };
-                        return Err(Error::dwarf_in(&src.dwarf, &e, &place));
-                    }
+            let place = |section: &str| {
+                if src.base == 0 {
+                    format!("while reading the unit headers of {section}")
+                } else {
+                    format!(
+                        "while reading the unit headers of {}",
+                        crate::escape::path(src.path)
+                    )
                 }
+            };
+            let mut units = src.dwarf.units();
+            while let Some(h) = units
+                .next()
+                .map_err(|e| Error::dwarf_in(&src.dwarf, &e, &place(".debug_info")))?
+            {
+                headers.push((k, h));
+            }
+            // DWARF 4 type units (-fdebug-types-section) have a section of their own.
+            let mut units = src.dwarf.type_units();
+            while let Some(h) = units
+                .next()
+                .map_err(|e| Error::dwarf_in(&src.dwarf, &e, &place(".debug_types")))?
+            {
+                headers.push((k, h));
             }
         }
-        let resolver = Resolver::new(&srcs, &headers, bin.address_size());
+        for (k, h) in &headers {
+            if let UnitType::Type {
+                type_signature,
+                type_offset,
+            }
+            | UnitType::SplitType {
+                type_signature,
+                type_offset,
+            } = h.type_()
+            {
+                let at = unit_base(&srcs[*k], h).saturating_add(type_offset.0);
+                sigs.insert(type_signature.0, DebugInfoOffset(at));
+            }
+        }
+        let resolver = Resolver::new(&srcs, &headers, sigs.clone(), bin.address_size());
         Ok(TypeIndex {
             cache_path: crate::cache::path_for(bin),
             cache_identity: crate::cache::identity(bin),
             catalog: std::cell::RefCell::new(None),
             srcs,
             headers,
+            sigs,
             resolver: std::cell::RefCell::new(resolver),
         })
     }
@@ -446,12 +502,12 @@ impl<'a> TypeIndex<'a> {
     }
 
     fn scan_units(&self, want: &Want<'_>) -> Result<Vec<RawStruct>> {
-        let (srcs, headers) = (&self.srcs, &self.headers);
+        let (srcs, headers, sigs) = (&self.srcs, &self.headers, &self.sigs);
         let units: Vec<UnitHeader<R<'a>>> = headers.iter().map(|(_, h)| *h).collect();
         let per_unit = scan::par_units(&units, |i, h| {
             let k = headers[i].0;
             let src = &srcs[k];
-            scan_unit(&src.dwarf, h, want, k, src.base)
+            scan_unit(src, h, want, k, sigs)
                 .map_err(|e| Error::dwarf_in(&src.dwarf, &e, &unit_place(src, h)))
         })?;
         Ok(per_unit.into_iter().flatten().collect())
@@ -738,8 +794,8 @@ impl<'a> TypeIndex<'a> {
             if name == Some(member) {
                 return Ok(e
                     .attr_value(dw::DW_AT_type)?
-                    .and_then(|v| ref_offset(&header, &v))
-                    .map(|o| rebase(o, src.base).0 as u64));
+                    .and_then(|v| global_ref(src, &header, &v, &res.sigs))
+                    .map(|o| o.0 as u64));
             }
         }
         Ok(None)
@@ -757,6 +813,7 @@ impl<'a> TypeIndex<'a> {
 struct Resolver<'a> {
     /// Every unit of every source: (global start offset, header, source index).
     headers: Vec<(DebugInfoOffset, UnitHeader<R<'a>>, usize)>,
+    sigs: std::rc::Rc<Signatures>,
     units: HashMap<usize, gimli::Unit<R<'a>>>,
     /// Per unit: scope prefix of each named type DIE.
     prefixes: HashMap<usize, HashMap<UnitOffset, String>>,
@@ -767,17 +824,20 @@ struct Resolver<'a> {
 const MAX_DEPTH: usize = 24;
 
 impl<'a> Resolver<'a> {
-    fn new(srcs: &[Source<'a>], headers: &[(usize, UnitHeader<R<'a>>)], address_size: u8) -> Self {
+    fn new(
+        srcs: &[Source<'a>],
+        headers: &[(usize, UnitHeader<R<'a>>)],
+        sigs: Signatures,
+        address_size: u8,
+    ) -> Self {
         let mut hs: Vec<(DebugInfoOffset, UnitHeader<R<'a>>, usize)> = headers
             .iter()
-            .filter_map(|&(src, h)| {
-                let o = h.offset().as_debug_info_offset()?;
-                Some((DebugInfoOffset(o.0.saturating_add(srcs[src].base)), h, src))
-            })
+            .map(|&(src, h)| (DebugInfoOffset(unit_base(&srcs[src], &h)), h, src))
             .collect();
         hs.sort_by_key(|(o, _, _)| o.0);
         Resolver {
             headers: hs,
+            sigs: std::rc::Rc::new(sigs),
             units: HashMap::new(),
             prefixes: HashMap::new(),
             names: HashMap::new(),
@@ -889,23 +949,35 @@ impl<'a> Resolver<'a> {
         Some((i, uoff, f(src, unit, &e)))
     }
 
+    /// The entry at `off`; a declaration that names a type unit by signature
+    /// (`DW_AT_signature`) stands for the type unit's entry, which is returned.
     fn entry_info(
         &mut self,
         srcs: &[Source<'a>],
         off: DebugInfoOffset,
     ) -> Option<(usize, UnitOffset, TypeInfo<'a>)> {
-        self.with_entry(srcs, off, |src, unit, e| {
-            let get = |at| e.attr_value(at).ok().flatten();
-            TypeInfo {
-                tag: e.tag(),
-                name: get(dw::DW_AT_name).and_then(|v| attr_str(&src.dwarf, unit, v)),
-                size: get(dw::DW_AT_byte_size).and_then(|v| v.udata_value()),
-                align: get(dw::DW_AT_alignment).and_then(|v| v.udata_value()),
-                ty: get(dw::DW_AT_type)
-                    .and_then(|v| ref_offset(&unit.header, &v))
-                    .map(|o| rebase(o, src.base)),
+        let sigs = self.sigs.clone();
+        let mut off = off;
+        for _ in 0..4 {
+            let (i, uoff, (info, stub)) = self.with_entry(srcs, off, |src, unit, e| {
+                let get = |at| e.attr_value(at).ok().flatten();
+                let info = TypeInfo {
+                    tag: e.tag(),
+                    name: get(dw::DW_AT_name).and_then(|v| attr_str(&src.dwarf, unit, v)),
+                    size: get(dw::DW_AT_byte_size).and_then(|v| v.udata_value()),
+                    align: get(dw::DW_AT_alignment).and_then(|v| v.udata_value()),
+                    ty: get(dw::DW_AT_type).and_then(|v| global_ref(src, &unit.header, &v, &sigs)),
+                };
+                let stub =
+                    get(dw::DW_AT_signature).and_then(|v| global_ref(src, &unit.header, &v, &sigs));
+                (info, stub)
+            })?;
+            match stub {
+                Some(target) if target != off => off = target,
+                _ => return Some((i, uoff, info)),
             }
-        })
+        }
+        None
     }
 
     fn name(&mut self, srcs: &[Source<'a>], off: DebugInfoOffset, depth: usize) -> String {
@@ -1087,7 +1159,8 @@ impl<'a> Resolver<'a> {
     fn raw_struct(&mut self, srcs: &[Source<'a>], off: DebugInfoOffset) -> Option<RawStruct> {
         let (i, uoff) = self.locate(off)?;
         let src = &srcs[self.headers[i].2];
-        let (dwarf, base) = (&src.dwarf, src.base);
+        let dwarf = &src.dwarf;
+        let sigs = self.sigs.clone();
         let unit = self.unit(srcs, i).ok()?;
         let header = unit.header;
         let mut tree = unit.entries_tree(Some(uoff)).ok()?;
@@ -1123,9 +1196,7 @@ impl<'a> Resolver<'a> {
                 name: get(dw::DW_AT_name)
                     .and_then(|v| attr_str(dwarf, unit, v))
                     .map(str::to_string),
-                ty: get(dw::DW_AT_type)
-                    .and_then(|v| ref_offset(&header, &v))
-                    .map(|o| rebase(o, base)),
+                ty: get(dw::DW_AT_type).and_then(|v| global_ref(src, &header, &v, &sigs)),
                 offset: get(dw::DW_AT_data_member_location)
                     .and_then(|v| member_location(&v, header.encoding()))
                     .unwrap_or(0),
@@ -1143,7 +1214,8 @@ impl<'a> Resolver<'a> {
         ui: usize,
         uoff: UnitOffset,
     ) -> Vec<DebugInfoOffset> {
-        let base = srcs[self.headers[ui].2].base;
+        let src = &srcs[self.headers[ui].2];
+        let sigs = self.sigs.clone();
         let Ok(unit) = self.unit(srcs, ui) else {
             return Vec::new();
         };
@@ -1162,9 +1234,9 @@ impl<'a> Resolver<'a> {
                     .attr_value(dw::DW_AT_type)
                     .ok()
                     .flatten()
-                    .and_then(|v| ref_offset(&unit.header, &v))
+                    .and_then(|v| global_ref(src, &unit.header, &v, &sigs))
                 {
-                    out.push(rebase(t, base));
+                    out.push(t);
                 }
             }
         }
