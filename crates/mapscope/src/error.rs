@@ -76,6 +76,8 @@ pub enum Error {
     },
     /// A split DWARF file was found, but it belongs to another build.
     SplitDwarfMismatch { path: PathBuf, detail: String },
+    /// A split DWARF file was found, but cannot be read (the inner error's message).
+    SplitDwarfUnreadable(String),
     /// A DWARF section is malformed.
     Dwarf(String),
     /// No type matches the user's name.
@@ -227,6 +229,11 @@ impl fmt::Display for Error {
                 "split DWARF file {} belongs to another build: {}",
                 escape::path(path),
                 escape::line(detail)
+            ),
+            Error::SplitDwarfUnreadable(inner) => write!(
+                f,
+                "a split DWARF file the binary needs cannot be read: {}",
+                escape::line(inner)
             ),
             Error::Dwarf(d) => write!(f, "malformed DWARF: {}", escape::line(d)),
             Error::TypeNotFound { name, suggestions } => {

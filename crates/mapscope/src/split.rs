@@ -173,8 +173,12 @@ pub(crate) struct Split<'data> {
     /// A package given directly: every row of its own index is a unit.
     own_package: bool,
     missing: Vec<(PathBuf, Vec<PathBuf>)>,
-    /// Files found that belong to another build, or cannot be read.
+    /// `.dwo` files found that belong to another build.
     wrong: Vec<(PathBuf, String)>,
+    /// Packages found that hold none of the units.
+    stale_packages: Vec<(PathBuf, String)>,
+    /// Files found that cannot be read (the error says why).
+    unreadable: Vec<Error>,
 }
 
 /// Finds the split units of `bin`, opening files through `slot` (none when the
@@ -202,6 +206,7 @@ pub(crate) fn resolve<'data>(
     let files = slot.get_or_init(|| open_files(&skeletons, bin.path(), bin.dwarf_path()));
     let mut done = vec![false; skeletons.len()];
     for pkg in &files.packages {
+        // A package's problems matter only if some unit is then found nowhere else.
         let Some(sections) = split.load(pkg) else {
             continue;
         };
@@ -212,10 +217,10 @@ pub(crate) fn resolve<'data>(
             {
                 Ok(i) => i,
                 Err(e) => {
-                    split.wrong.push((
-                        pkg.path().to_path_buf(),
-                        format!(".debug_cu_index: {}", crate::error::dwarf_message(&e)),
-                    ));
+                    split.unreadable.push(Error::CorruptElf {
+                        path: pkg.path().to_path_buf(),
+                        detail: format!(".debug_cu_index: {}", crate::error::dwarf_message(&e)),
+                    });
                     continue;
                 }
             };
@@ -233,7 +238,7 @@ pub(crate) fn resolve<'data>(
                 sections,
             });
         } else {
-            split.wrong.push((
+            split.stale_packages.push((
                 pkg.path().to_path_buf(),
                 "it holds none of the binary's split units (DWO ids differ)".into(),
             ));
@@ -305,7 +310,7 @@ fn describe(sk: &Skeleton) -> PathBuf {
 }
 
 impl<'data> Split<'data> {
-    /// The split sections of a file, or `None` (noted in `wrong`) if it cannot be read.
+    /// The split sections of a file, or `None` (noted in `unreadable`) if it cannot be read.
     fn load(&mut self, file: &'data MappedFile) -> Option<Sections<'data>> {
         let read = || -> Result<Sections<'data>> {
             let obj = parse_object(file.path(), file.bytes())?;
@@ -314,8 +319,7 @@ impl<'data> Split<'data> {
         match read() {
             Ok(s) => Some(s),
             Err(e) => {
-                self.wrong
-                    .push((file.path().to_path_buf(), format!("cannot read it: {e}")));
+                self.unreadable.push(e);
                 None
             }
         }
@@ -360,9 +364,16 @@ impl<'data> Split<'data> {
             .sum()
     }
 
-    /// Fails if a split unit is missing or from another build.
+    /// Fails if a split unit is missing, from another build, or unreadable.
     pub(crate) fn complete(&self) -> Result<()> {
-        if let Some((path, detail)) = self.wrong.first() {
+        if self.missing.is_empty() && self.wrong.is_empty() {
+            // Every unit was found: a stale or broken package beside them did not matter.
+            return Ok(());
+        }
+        if let Some(e) = self.unreadable.first() {
+            return Err(Error::SplitDwarfUnreadable(e.to_string()));
+        }
+        if let Some((path, detail)) = self.wrong.first().or(self.stale_packages.first()) {
             return Err(Error::SplitDwarfMismatch {
                 path: path.clone(),
                 detail: detail.clone(),

@@ -150,3 +150,50 @@ fn a_dwo_from_another_build_is_not_used() {
         "{line}"
     );
 }
+
+#[test]
+fn a_damaged_dwo_is_named_as_unreadable() {
+    let dir = scratch("split-damaged");
+    let bin = build(&dir, "-gdwarf-5");
+    let dwo = dwo_in(&dir);
+    std::fs::write(&dwo, b"not an ELF file").unwrap();
+    let line = clean_error(&offsets(&bin, "point"), 2, "damaged dwo");
+    assert!(
+        line.contains("split DWARF file the binary needs cannot be read")
+            && line.contains("is not an ELF binary")
+            && !line.contains("another build"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_stale_package_does_not_hide_good_dwo_files() {
+    let dir = scratch("split-stale-dwp");
+    let bin = build(&dir, "-gdwarf-4");
+    // A package made for another build, beside the binary and its good .dwo.
+    let other = dir.join("other");
+    let ob = gcc(
+        &other,
+        "points",
+        C_POINTS,
+        &["-g", "-gdwarf-4", "-gsplit-dwarf", "-DOTHER"],
+    );
+    let dwp = dir.join("points.dwp");
+    tool(
+        "dwp",
+        &[
+            OsStr::new("-e"),
+            ob.as_os_str(),
+            OsStr::new("-o"),
+            dwp.as_os_str(),
+        ],
+    );
+    assert_points(&bin);
+    // Without the .dwo, the stale package is what is reported.
+    std::fs::remove_file(dwo_in(&dir)).unwrap();
+    let line = clean_error(&offsets(&bin, "point"), 2, "stale dwp");
+    assert!(
+        line.contains("points.dwp belongs to another build"),
+        "{line}"
+    );
+}
