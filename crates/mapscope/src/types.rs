@@ -295,8 +295,9 @@ fn scan_unit<'a>(
                     .map_or(true, |o| hits.contains(&o.0)),
                 _ => true,
             };
+            // A name that points outside the string sections is damage, not "no match".
             let name = if possible {
-                attr_str(dwarf, &unit, name_val)
+                std::str::from_utf8(dwarf.attr_string(&unit, name_val)?.slice()).ok()
             } else {
                 None
             };

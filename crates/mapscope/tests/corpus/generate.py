@@ -92,6 +92,15 @@ files = {
         (".debug_abbrev", 1, 0, abbrev),
         (".debug_info", 1, 0, good_cu),
     ], size_override={1: 0x10000}),
+    # A struct whose DW_FORM_strp name points past the end of .debug_str: damage,
+    # not "no struct type matches" (offsets and profile say so; the file has no
+    # functions or lines for symbols and lines to find).
+    "elf-strp-past-debug-str.bin": elf([
+        (".debug_abbrev", 1, 0, bytes([1, 0x11, 1, 0, 0, 2, 0x13, 0, 0x03, 0x0e, 0x0b, 0x0b, 0, 0, 0])),
+        (".debug_info", 1, 0, (lambda body: struct.pack("<I", len(body)) + body)(
+            struct.pack("<HIB", 4, 0, 8) + bytes([1, 2]) + struct.pack("<I", 0x100) + bytes([8, 0]))),
+        (".debug_str", 1, 0, b"x\0"),
+    ]),
     "elf-minimal-valid-dwarf.bin": elf([
         (".debug_abbrev", 1, 0, abbrev),
         (".debug_info", 1, 0, good_cu),
