@@ -16,6 +16,9 @@ use crate::symbols::{self, FuncSym};
 /// Address → source lookups (a thin wrapper over `addr2line`).
 pub struct Context<'a> {
     inner: addr2line::Context<R<'a>>,
+    /// Split units by DWO id: addr2line asks for them to name the functions of an
+    /// address in a skeleton unit.
+    split: HashMap<u64, Arc<gimli::Dwarf<R<'a>>>>,
 }
 
 /// One frame of an address's inline chain.
@@ -34,8 +37,22 @@ pub struct Frame {
 impl<'a> Context<'a> {
     /// Builds the lookup context for a binary.
     pub fn new(bin: &'a Binary<'_>) -> Result<Context<'a>> {
+        let mut sources = bin.dwarf_sources()?.into_iter();
+        let main = match sources.next() {
+            Some(s) => s.dwarf,
+            None => bin.dwarf(),
+        };
+        let mut split = HashMap::new();
+        for s in sources {
+            let ids = crate::split::dwo_ids(&s.dwarf);
+            let dwarf = Arc::new(s.dwarf);
+            for id in ids {
+                split.insert(id, dwarf.clone());
+            }
+        }
         Ok(Context {
-            inner: addr2line::Context::from_dwarf(bin.dwarf())?,
+            inner: addr2line::Context::from_dwarf(main)?,
+            split,
         })
     }
 
@@ -48,7 +65,17 @@ impl<'a> Context<'a> {
     /// The inline chain at `addr`, innermost frame first.
     pub fn frames(&self, addr: u64) -> Result<Vec<Frame>> {
         let mut out = Vec::new();
-        let mut iter = match self.inner.find_frames(addr).skip_all_loads() {
+        let mut lookup = self.inner.find_frames(addr);
+        let found = loop {
+            match lookup {
+                addr2line::LookupResult::Output(r) => break r,
+                addr2line::LookupResult::Load { load, continuation } => {
+                    let dwo = self.split.get(&load.dwo_id.0).cloned();
+                    lookup = addr2line::LookupContinuation::resume(continuation, dwo);
+                }
+            }
+        };
+        let mut iter = match found {
             Ok(i) => i,
             Err(_) => return Ok(out),
         };

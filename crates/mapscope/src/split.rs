@@ -70,6 +70,24 @@ pub fn skeletons(dwarf: &gimli::Dwarf<R<'_>>) -> Vec<Skeleton> {
     out
 }
 
+/// The DWO ids of the split compilation units of a split DWARF file.
+pub fn dwo_ids(dwarf: &gimli::Dwarf<R<'_>>) -> Vec<u64> {
+    let mut ids = Vec::new();
+    let mut units = dwarf.units();
+    while let Ok(Some(h)) = units.next() {
+        match h.type_() {
+            UnitType::SplitCompilation(id) => ids.push(id.0),
+            UnitType::Compilation => {
+                if let Some(id) = dwarf.unit(h).ok().and_then(|u| u.dwo_id) {
+                    ids.push(id.0);
+                }
+            }
+            _ => {}
+        }
+    }
+    ids
+}
+
 /// Where a skeleton's `.dwo` may be, in the order they are tried.
 pub fn candidates(sk: &Skeleton, bin_dir: &Path) -> Vec<PathBuf> {
     let Some(name) = &sk.dwo_name else {
@@ -332,23 +350,7 @@ impl<'data> Split<'data> {
         endian: RunTimeEndian,
     ) -> Option<(usize, Vec<u64>)> {
         let sections = self.load(file)?;
-        let ids = {
-            let dwarf = sections.dwarf(endian);
-            let mut ids = Vec::new();
-            let mut units = dwarf.units();
-            while let Ok(Some(h)) = units.next() {
-                match h.type_() {
-                    UnitType::SplitCompilation(id) => ids.push(id.0),
-                    UnitType::Compilation => {
-                        if let Some(id) = dwarf.unit(h).ok().and_then(|u| u.dwo_id) {
-                            ids.push(id.0);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            ids
-        };
+        let ids = dwo_ids(&sections.dwarf(endian));
         self.files.push(SplitFile {
             path: file.path().to_path_buf(),
             sections,
@@ -407,12 +409,26 @@ impl<'data> Split<'data> {
             return Ok(out);
         }
         let mut packages: HashMap<usize, gimli::DwarfPackage<R<'a>>> = HashMap::new();
+        // addr2line reads a skeleton's line table through its split unit's Dwarf;
+        // DWARF 5 line tables keep their strings in the binary's .debug_line_str.
+        let line_str = |mut d: gimli::Dwarf<R<'a>>| {
+            d.debug_line_str = main.debug_line_str;
+            d
+        };
         for &(fi, row) in &self.units {
             let f = &self.files[fi];
             let dwarf = match row {
                 None => {
                     let mut d = f.sections.dwarf(endian);
                     d.make_dwo(main);
+                    if f.sections.get(SectionId::DebugRngLists).is_empty() {
+                        // gcc's DWARF 5 .dwo files give DW_AT_ranges as an offset into
+                        // the binary's .debug_rnglists (DW_FORM_sec_offset), as gdb knows.
+                        d.ranges = gimli::RangeLists::new(
+                            *d.ranges.debug_ranges(),
+                            *main.ranges.debug_rnglists(),
+                        );
+                    }
                     d
                 }
                 Some(row) => {
@@ -425,7 +441,7 @@ impl<'data> Split<'data> {
                     }
                 }
             };
-            out.push((dwarf, f.path.as_path()));
+            out.push((line_str(dwarf), f.path.as_path()));
         }
         Ok(out)
     }

@@ -256,7 +256,11 @@ pub fn scan_functions(
 ) -> Result<(Vec<Inlined>, HashMap<u64, String>)> {
     let dwarf = bin.dwarf();
     let headers = scan::unit_headers(&dwarf)?;
-    let per_unit = scan::par_units(&headers, |_, h| inline_unit(&dwarf, h, pattern))?;
+    let mut per_unit = scan::par_units(&headers, |_, h| {
+        let unit = dwarf.unit(*h)?;
+        inline_unit(&dwarf, &unit, h, (&dwarf, &unit), pattern)
+    })?;
+    per_unit.extend(split_functions(bin, &dwarf, &headers, pattern)?);
     let mut out = Vec::new();
     let mut names = HashMap::new();
     // Skip code the linker discarded (its DWARF remains, at addresses near 0).
@@ -272,12 +276,50 @@ pub fn scan_functions(
     Ok((out, names))
 }
 
+/// With split DWARF the functions are in the split units, and their addresses
+/// (`DW_AT_addr_base`) and line tables in the skeleton units of the binary.
+fn split_functions<'a>(
+    bin: &'a Binary<'_>,
+    main: &gimli::Dwarf<R<'a>>,
+    headers: &[UnitHeader<R<'a>>],
+    pattern: Option<&str>,
+) -> Result<Vec<UnitFunctions>> {
+    let srcs = bin.dwarf_sources()?;
+    if srcs.len() < 2 {
+        return Ok(Vec::new());
+    }
+    let mut skeletons: HashMap<u64, gimli::Unit<R<'a>>> = HashMap::new();
+    for h in headers {
+        if let Ok(u) = main.unit(*h) {
+            if let Some(id) = u.dwo_id {
+                skeletons.insert(id.0, u);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for src in &srcs[1..] {
+        let mut units = src.dwarf.units();
+        while let Some(h) = units.next()? {
+            let mut unit = src.dwarf.unit(h)?;
+            let Some(sk) = unit.dwo_id.and_then(|id| skeletons.get(&id.0)) else {
+                continue;
+            };
+            unit.copy_relocated_attributes(sk);
+            out.push(inline_unit(&src.dwarf, &unit, &h, (main, sk), pattern)?);
+        }
+    }
+    Ok(out)
+}
+
+/// One unit's functions. `line_table` is the unit whose line table the call
+/// sites' file numbers refer to: the unit itself, or a split unit's skeleton.
 fn inline_unit<'a>(
     dwarf: &gimli::Dwarf<R<'a>>,
+    unit: &gimli::Unit<R<'a>>,
     header: &UnitHeader<R<'a>>,
+    line_table: (&gimli::Dwarf<R<'a>>, &gimli::Unit<R<'a>>),
     pattern: Option<&str>,
 ) -> Result<UnitFunctions> {
-    let unit = dwarf.unit(*header)?;
     let mut starts: Vec<(u64, gimli::DebugInfoOffset)> = Vec::new();
     let mut entries = header.entries_raw(&unit.abbreviations, None)?;
     let mut scopes: Vec<(isize, String)> = Vec::new();
@@ -310,7 +352,7 @@ fn inline_unit<'a>(
                 for spec in abbrev.attributes() {
                     let attr = entries.read_attribute(*spec)?;
                     if attr.name() == dw::DW_AT_name {
-                        name = attr_str(dwarf, &unit, attr.value());
+                        name = attr_str(dwarf, unit, attr.value());
                     }
                 }
                 if let (Some(n), true) = (name, abbrev.has_children()) {
@@ -325,13 +367,13 @@ fn inline_unit<'a>(
                     let attr = entries.read_attribute(*spec)?;
                     match attr.name() {
                         dw::DW_AT_low_pc => {
-                            if let Some(a) = dwarf.attr_address(&unit, attr.value())? {
+                            if let Some(a) = dwarf.attr_address(unit, attr.value())? {
                                 starts.push((a, off));
                             }
                         }
-                        dw::DW_AT_name => name = attr_str(dwarf, &unit, attr.value()),
+                        dw::DW_AT_name => name = attr_str(dwarf, unit, attr.value()),
                         dw::DW_AT_linkage_name | dw::DW_AT_MIPS_linkage_name => {
-                            linkage = attr_str(dwarf, &unit, attr.value())
+                            linkage = attr_str(dwarf, unit, attr.value())
                         }
                         dw::DW_AT_abstract_origin | dw::DW_AT_specification => {
                             origin = crate::types::ref_offset(header, &attr.value())
@@ -374,8 +416,8 @@ fn inline_unit<'a>(
                                 r.origin = o;
                             }
                         }
-                        dw::DW_AT_low_pc => low = dwarf.attr_address(&unit, attr.value())?,
-                        dw::DW_AT_entry_pc => entry_pc = dwarf.attr_address(&unit, attr.value())?,
+                        dw::DW_AT_low_pc => low = dwarf.attr_address(unit, attr.value())?,
+                        dw::DW_AT_entry_pc => entry_pc = dwarf.attr_address(unit, attr.value())?,
                         dw::DW_AT_high_pc => high = Some(attr.value()),
                         dw::DW_AT_ranges => ranges = Some(attr.value()),
                         dw::DW_AT_call_file => r.call_file = attr.udata_value(),
@@ -388,15 +430,15 @@ fn inline_unit<'a>(
                     r.size = match high {
                         Some(AttributeValue::Addr(h)) => h.saturating_sub(low),
                         Some(AttributeValue::DebugAddrIndex(i)) => dwarf
-                            .address(&unit, i)
+                            .address(unit, i)
                             .map(|h| h.saturating_sub(low))
                             .unwrap_or(0),
                         Some(v) => v.udata_value().unwrap_or(0),
                         None => 0,
                     };
                 } else if let Some(rv) = ranges {
-                    if let Some(ro) = dwarf.attr_ranges_offset(&unit, rv)? {
-                        let mut iter = dwarf.ranges(&unit, ro)?;
+                    if let Some(ro) = dwarf.attr_ranges_offset(unit, rv)? {
+                        let mut iter = dwarf.ranges(unit, ro)?;
                         let mut first = None;
                         while let Some(range) = iter.next()? {
                             first.get_or_insert(range.begin);
@@ -446,10 +488,11 @@ fn inline_unit<'a>(
         .filter_map(|(a, o)| resolve_qualified(*o).map(|n| (*a, n)))
         .collect();
     let file_name = |idx: u64| -> Option<String> {
-        let program = unit.line_program.as_ref()?;
+        let (ldwarf, lunit) = line_table;
+        let program = lunit.line_program.as_ref()?;
         let hdr = program.header();
         let f = hdr.file(idx)?;
-        Some(lines::file_path(dwarf, &unit, hdr, f))
+        Some(crate::lines::file_path(ldwarf, lunit, hdr, f))
     };
     let mut out = Vec::new();
     for r in raws {

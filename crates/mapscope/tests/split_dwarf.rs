@@ -197,3 +197,56 @@ fn a_stale_package_does_not_hide_good_dwo_files() {
         "{line}"
     );
 }
+
+/// A program with a function inlined into main (gcc -O2).
+const C_INLINE: &str = "#include <stdio.h>
+struct point { int x; long y; };
+static inline __attribute__((always_inline)) long sum(struct point *p) { return p->x + p->y; }
+int main(int argc, char **argv) { struct point p = {argc, 2}; printf(\"%ld\\n\", sum(&p)); return 0; }
+";
+
+/// `symbols` (inlined instances, with call sites) and `lines ADDR` (inline chains)
+/// read the split units: the answers equal those of the same program without
+/// split DWARF. (Before, `symbols inl sum` found nothing, `lines` said `??`.)
+#[test]
+fn inlined_functions_and_inline_chains_come_from_split_units() {
+    let root = scratch("split-inline");
+    // Same source name in each directory; paths are compared by file name.
+    let build = |sub: &str, flags: &[&str]| gcc(&root.join(sub), "inl", C_INLINE, flags);
+    let base = |v: &mut serde_json::Value| {
+        for item in v.as_array_mut().into_iter().flatten() {
+            for key in ["call_file", "file"] {
+                if let Some(f) = item[key].as_str() {
+                    item[key] = f.rsplit('/').next().unwrap_or(f).into();
+                }
+            }
+        }
+    };
+    let inlined = |b: &Path| {
+        let mut v = json(&["symbols", b.to_str().unwrap(), "sum", "--json"])["inlined"].clone();
+        base(&mut v);
+        v
+    };
+    let plain = build("plain", &["-g", "-O2"]);
+    let want = inlined(&plain);
+    let site = want[0]["address"].as_u64().expect("sum is inlined");
+    let frames = |b: &Path| {
+        let v = json(&[
+            "lines",
+            b.to_str().unwrap(),
+            &format!("{site:#x}"),
+            "--json",
+        ]);
+        let mut f = v[0]["frames"].clone();
+        base(&mut f);
+        f
+    };
+    let want_frames = frames(&plain);
+    assert_eq!(want_frames[0]["function"], "sum");
+    assert_eq!(want_frames[1]["function"], "main");
+    for dwarf in ["-gdwarf-4", "-gdwarf-5"] {
+        let bin = build(dwarf, &["-g", "-O2", dwarf, "-gsplit-dwarf"]);
+        assert_eq!(inlined(&bin), want, "{dwarf}");
+        assert_eq!(frames(&bin), want_frames, "{dwarf}");
+    }
+}
