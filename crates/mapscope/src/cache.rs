@@ -7,15 +7,24 @@
 //!   at least `$MAPSCOPE_CACHE_MIN_BYTES` of `.debug_info` (default 8 MiB; smaller ones scan
 //!   faster than the cache pays off). Building the catalog costs about 5 scans; each later
 //!   query reads only the catalog lines that contain the name and decodes only those DIEs.
-//! - Format: text, one struct per line: `die_offset \t copies \t size \t qualified \t name`.
-//!   A file that does not parse is ignored (and rewritten).
+//! - Format: text. A header `mapscope-types 2 \t identity \t crc32 of the rest`, then one
+//!   struct per line: `die_offset \t copies \t size \t qualified \t name`.
+//!
+//! A cache file is never trusted: the format version, the identity of the binary
+//! (build-id, file size, DWARF size) and the checksum must match, every line used
+//! must parse, and the entry at each recorded offset must be a struct definition of
+//! the recorded qualified name and size (checked in [`crate::types`]). Any failure
+//! and the catalog is rebuilt from the binary.
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use crate::loader::Binary;
 
-const MAGIC: &str = "mapscope-types 1";
+const MAGIC: &str = "mapscope-types 2";
+
+/// A cache file larger than this is not read (a catalog is about 100 bytes a struct).
+const MAX_BYTES: u64 = 1 << 30;
 
 /// One struct definition (the first of `copies` identical-name, identical-size ones).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,13 +48,7 @@ pub fn path_for(bin: &Binary<'_>) -> Option<PathBuf> {
     if (bin.section(gimli::SectionId::DebugInfo).len() as u64) < min {
         return None;
     }
-    let id = bin.build_id_hex().or_else(|| {
-        bin.go_build_id().map(|g| {
-            g.chars()
-                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-                .collect()
-        })
-    })?;
+    let id = key(bin)?;
     let dir = match std::env::var_os("MAPSCOPE_CACHE_DIR") {
         Some(d) => PathBuf::from(d),
         None => match std::env::var_os("XDG_CACHE_HOME") {
@@ -56,45 +59,97 @@ pub fn path_for(bin: &Binary<'_>) -> Option<PathBuf> {
     Some(dir.join(format!("{id}-{}.types", bin.file_size())))
 }
 
+/// The binary's build-id (GNU, else Go's), as a file-name-safe string.
+fn key(bin: &Binary<'_>) -> Option<String> {
+    bin.build_id_hex().or_else(|| {
+        bin.go_build_id().map(|g| {
+            g.chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect()
+        })
+    })
+}
+
+/// What a catalog records about the binary it describes: build-id, file size and
+/// the size of its DWARF (split DWARF files included).
+pub fn identity(bin: &Binary<'_>) -> String {
+    format!(
+        "{} {} {}",
+        key(bin).unwrap_or_default(),
+        bin.file_size(),
+        bin.dwarf_size()
+    )
+}
+
 /// A catalog file's text; lines are parsed on demand.
 pub struct Catalog {
     text: String,
+    /// Where the entries start (after the header line).
+    body: usize,
 }
 
 impl Catalog {
-    /// Reads a catalog; `None` if absent or not a catalog.
-    pub fn load(path: &std::path::Path) -> Option<Catalog> {
-        let text = std::fs::read_to_string(path).ok()?;
-        if text.lines().next()? != MAGIC {
+    /// Reads a catalog; `None` if absent, unreadable, of another format version,
+    /// made for another binary (`identity`), or altered since it was written.
+    pub fn load(path: &std::path::Path, identity: &str) -> Option<Catalog> {
+        let meta = std::fs::metadata(path).ok()?;
+        if !meta.is_file() || meta.len() > MAX_BYTES {
             return None;
         }
-        Some(Catalog { text })
+        let text = std::fs::read_to_string(path).ok()?;
+        let (header, _) = text.split_once('\n')?;
+        let body = header.len() + 1;
+        let mut f = header.split('\t');
+        if f.next()? != MAGIC || f.next()? != identity {
+            return None;
+        }
+        let crc: u32 = f.next()?.parse().ok()?;
+        if f.next().is_some() || crc32fast::hash(&text.as_bytes()[body..]) != crc {
+            return None;
+        }
+        Some(Catalog { text, body })
     }
 
     /// Builds an in-memory catalog (what `save` writes).
-    pub fn from_entries(entries: &[Entry]) -> Catalog {
-        let mut text = format!("{MAGIC}\n");
+    pub fn from_entries(identity: &str, entries: &[Entry]) -> Catalog {
+        let mut body = String::new();
         for e in entries {
             if e.qualified.contains(['\t', '\n']) || e.name.contains(['\t', '\n']) {
                 continue;
             }
             let size = e.size.map(|s| s.to_string()).unwrap_or_else(|| "-".into());
-            text.push_str(&format!(
+            body.push_str(&format!(
                 "{}\t{}\t{}\t{}\t{}\n",
                 e.offset, e.copies, size, e.qualified, e.name
             ));
         }
-        Catalog { text }
+        let identity: String = identity
+            .chars()
+            .filter(|c| *c != '\t' && *c != '\n')
+            .collect();
+        let header = format!(
+            "{MAGIC}\t{identity}\t{}\n",
+            crc32fast::hash(body.as_bytes())
+        );
+        Catalog {
+            body: header.len(),
+            text: header + &body,
+        }
     }
 
-    /// Every entry.
-    pub fn all(&self) -> Vec<Entry> {
-        self.text.lines().skip(1).filter_map(parse_line).collect()
+    fn body(&self) -> &str {
+        self.text.get(self.body..).unwrap_or("")
     }
 
-    /// Entries whose name contains one of `needles` (found with memmem over the whole file).
-    pub fn containing(&self, needles: &[&str]) -> Vec<Entry> {
-        let bytes = self.text.as_bytes();
+    /// Every entry; `None` if a line does not parse.
+    pub fn all(&self) -> Option<Vec<Entry>> {
+        self.body().lines().map(parse_line).collect()
+    }
+
+    /// Entries whose name contains one of `needles` (found with memmem over the
+    /// whole file); `None` if a line among them does not parse.
+    pub fn containing(&self, needles: &[&str]) -> Option<Vec<Entry>> {
+        let bytes = self.body().as_bytes();
         let mut starts: Vec<usize> = Vec::new();
         for n in needles {
             if n.is_empty() {
@@ -106,14 +161,16 @@ impl Catalog {
         }
         starts.sort_unstable();
         starts.dedup();
-        starts
-            .into_iter()
-            .filter_map(|s| {
-                let end = memchr::memchr(b'\n', &bytes[s..]).map_or(bytes.len(), |i| s + i);
-                parse_line(self.text.get(s..end)?)
-            })
-            .filter(|e| needles.iter().any(|n| e.name.contains(n)))
-            .collect()
+        let body = self.body();
+        let mut out = Vec::new();
+        for s in starts {
+            let end = memchr::memchr(b'\n', &bytes[s..]).map_or(bytes.len(), |i| s + i);
+            let e = parse_line(body.get(s..end)?)?;
+            if needles.iter().any(|n| e.name.contains(n)) {
+                out.push(e);
+            }
+        }
+        Some(out)
     }
 
     /// The raw text (for `save`).
@@ -157,5 +214,48 @@ pub fn save(path: &std::path::Path, catalog: &Catalog) {
         let _ = std::fs::rename(&tmp, path);
     } else {
         let _ = std::fs::remove_file(&tmp);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(offset: u64, name: &str) -> Entry {
+        Entry {
+            offset,
+            copies: 1,
+            size: Some(8),
+            qualified: format!("m::{name}"),
+            name: name.into(),
+        }
+    }
+
+    #[test]
+    fn altered_or_foreign_catalogs_are_not_loaded() {
+        let dir = std::env::temp_dir().join(format!("mapscope-cache-unit-{}", std::process::id()));
+        let path = dir.join("c.types");
+        let c = Catalog::from_entries("abc 10 20", &[entry(11, "A"), entry(42, "B")]);
+        save(&path, &c);
+        let good = Catalog::load(&path, "abc 10 20").expect("loads");
+        assert_eq!(good.all().unwrap().len(), 2);
+        assert_eq!(good.containing(&["B"]).unwrap()[0].offset, 42);
+        assert!(Catalog::load(&path, "abc 10 21").is_none(), "other binary");
+        // An edited offset (the case that once printed another struct's layout).
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("42\t", "11\t");
+        std::fs::write(&path, text).unwrap();
+        assert!(Catalog::load(&path, "abc 10 20").is_none(), "checksum");
+        for junk in [
+            &b""[..],
+            b"mapscope-types 1\n1\t1\t-\ta\ta\n",
+            b"\xff\xfe",
+            b"\n\n\n",
+        ] {
+            std::fs::write(&path, junk).unwrap();
+            assert!(Catalog::load(&path, "abc 10 20").is_none());
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -8,8 +8,9 @@ use mapscope::error::{Error, Result};
 use mapscope::loader::{Binary, MappedFile};
 
 const EXIT_CODES: &str =
-    "Exit codes: 0 ok; 1 not found (type, symbol, address, line, map runtime); \
-2 bad input or usage (missing file, directory, not ELF, corrupt, no debug info); \
+    "Exit codes: 0 ok; 1 not found (type, symbol, address, line, map runtime), or a replay \
+failed; 2 bad input or usage (missing file, directory or device, not ELF, corrupt, no debug info, \
+missing or stale separate debug file or split DWARF file, a scenario refused); \
 3 ambiguous type name; 4 output error.";
 
 /// Inspect DWARF of ELF binaries: struct layouts, symbols, line tables, and the

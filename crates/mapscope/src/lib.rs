@@ -1,19 +1,23 @@
 //! mapscope: a DWARF inspector for ELF binaries, and the map-target profile
 //! for gomap and Go 1.19 programs.
 //!
-//! - [`loader`]: ELF + DWARF sections (decompressed), build-id.
+//! - [`loader`]: ELF + DWARF sections (decompressed), build-id; follows a separate
+//!   debug file ([`debuglink`]) and split DWARF ([`split`]).
 //! - [`types`]: struct layouts by name ([`names`] has the matching rules).
 //! - [`symbols`]: functions from the symbol table, with source locations and inlined instances.
 //! - [`lines`]: address → file:line (with inline chain) and file:line → addresses.
 //! - [`frames`]: where a function's prologue ends and where its parameters live.
 //! - [`profile`]: the map-target profile (docs/profile.md).
 //! - [`strings`]: where string values keep their bytes and length.
-//! - [`error`]: the error type and exit codes.
+//! - [`error`]: the error type and exit codes; [`escape`] shows user strings safely.
 
+pub mod debuglink;
 pub mod error;
+pub mod escape;
 pub mod loader;
 pub mod names;
 pub mod scan;
+pub mod split;
 pub mod types;
 
 pub use error::{Error, Result};

@@ -16,6 +16,9 @@ use crate::symbols::{self, FuncSym};
 /// Address → source lookups (a thin wrapper over `addr2line`).
 pub struct Context<'a> {
     inner: addr2line::Context<R<'a>>,
+    /// Split units by DWO id: addr2line asks for them to name the functions of an
+    /// address in a skeleton unit.
+    split: HashMap<u64, Arc<gimli::Dwarf<R<'a>>>>,
 }
 
 /// One frame of an address's inline chain.
@@ -34,8 +37,22 @@ pub struct Frame {
 impl<'a> Context<'a> {
     /// Builds the lookup context for a binary.
     pub fn new(bin: &'a Binary<'_>) -> Result<Context<'a>> {
+        let mut sources = bin.dwarf_sources()?.into_iter();
+        let main = match sources.next() {
+            Some(s) => s.dwarf,
+            None => bin.dwarf(),
+        };
+        let mut split = HashMap::new();
+        for s in sources {
+            let ids = crate::split::dwo_ids(&s.dwarf);
+            let dwarf = Arc::new(s.dwarf);
+            for id in ids {
+                split.insert(id, dwarf.clone());
+            }
+        }
         Ok(Context {
-            inner: addr2line::Context::from_dwarf(bin.dwarf())?,
+            inner: addr2line::Context::from_dwarf(main)?,
+            split,
         })
     }
 
@@ -48,7 +65,17 @@ impl<'a> Context<'a> {
     /// The inline chain at `addr`, innermost frame first.
     pub fn frames(&self, addr: u64) -> Result<Vec<Frame>> {
         let mut out = Vec::new();
-        let mut iter = match self.inner.find_frames(addr).skip_all_loads() {
+        let mut lookup = self.inner.find_frames(addr);
+        let found = loop {
+            match lookup {
+                addr2line::LookupResult::Output(r) => break r,
+                addr2line::LookupResult::Load { load, continuation } => {
+                    let dwo = self.split.get(&load.dwo_id.0).cloned();
+                    lookup = addr2line::LookupContinuation::resume(continuation, dwo);
+                }
+            }
+        };
+        let mut iter = match found {
             Ok(i) => i,
             Err(_) => return Ok(out),
         };
@@ -298,7 +325,8 @@ pub fn line_locations(bin: &Binary<'_>, file: &str, line: u32) -> Result<(u32, V
     let rows = rows(bin, &|p| path_matches(p, file), &|_, l| l >= line)?;
     let Some(target) = rows.iter().map(|r| r.line).min() else {
         return Err(Error::NotFound(format!(
-            "no code for {file}:{line} (no file matches, or no line at or after it)"
+            "no code for {}:{line} (no file matches, or no line at or after it)",
+            crate::escape::text(file)
         )));
     };
     let at: Vec<&Row> = rows.iter().filter(|r| r.line == target).collect();
@@ -337,7 +365,8 @@ pub fn query(bin: &Binary<'_>, queries: &[String]) -> Result<Vec<Answer>> {
             }
             if !in_code(bin, addr) {
                 return Err(Error::NotFound(format!(
-                    "address {q} is not in any code section of the binary"
+                    "address {} is not in any code section of the binary",
+                    crate::escape::text(q)
                 )));
             }
             if ctx.is_none() {
@@ -350,7 +379,8 @@ pub fn query(bin: &Binary<'_>, queries: &[String]) -> Result<Vec<Answer>> {
             if frames.is_empty() {
                 validate(bin)?;
                 return Err(Error::NotFound(format!(
-                    "no line information for address {q}"
+                    "no line information for address {}",
+                    crate::escape::text(q)
                 )));
             }
             out.push(Answer::Address {
@@ -359,9 +389,12 @@ pub fn query(bin: &Binary<'_>, queries: &[String]) -> Result<Vec<Answer>> {
                 frames,
             });
         } else if let Some((file, line)) = q.rsplit_once(':') {
-            let line: u32 = line
-                .parse()
-                .map_err(|_| Error::Usage(format!("`{q}` is neither an address nor FILE:LINE")))?;
+            let line: u32 = line.parse().map_err(|_| {
+                Error::Usage(format!(
+                    "`{}` is neither an address nor FILE:LINE",
+                    crate::escape::text(q)
+                ))
+            })?;
             let (actual, locations) = line_locations(bin, file, line)?;
             out.push(Answer::Line {
                 query: q.clone(),
@@ -371,7 +404,8 @@ pub fn query(bin: &Binary<'_>, queries: &[String]) -> Result<Vec<Answer>> {
             });
         } else {
             return Err(Error::Usage(format!(
-                "`{q}` is neither an address (0x...) nor FILE:LINE"
+                "`{}` is neither an address (0x...) nor FILE:LINE",
+                crate::escape::text(q)
             )));
         }
     }

@@ -30,6 +30,8 @@ fn main() -> ExitCode {
             let msg = e.to_string();
             let first = msg.lines().next().unwrap_or("invalid arguments");
             let first = first.strip_prefix("error: ").unwrap_or(first);
+            // clap quotes the offending argument as typed: escape it like our own errors.
+            let first = mapscope::escape::text(first);
             eprintln!("mapscope: error: {first} (see `mapscope --help`)");
             return ExitCode::from(mapscope::error::EXIT_BAD_INPUT as u8);
         }
@@ -47,7 +49,11 @@ fn main() -> ExitCode {
                     return ExitCode::SUCCESS;
                 }
             }
-            eprintln!("mapscope: error: {e}");
+            // Every Display is one line already; this keeps it so whatever slips through.
+            eprintln!(
+                "mapscope: error: {}",
+                mapscope::escape::line(&e.to_string())
+            );
             ExitCode::from(e.exit_code() as u8)
         }
     }

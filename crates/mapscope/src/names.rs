@@ -10,6 +10,10 @@
 //! Spaces after commas are ignored on both sides (`bucket<int64,int64>` and
 //! `bucket<int64, int64>` are the same). Names starting with one of `( & * [ < {`
 //! only match exactly. Matching is case-sensitive.
+//!
+//! Cost is linear in the query's length: the query is normalised once, a name
+//! shorter than the query is rejected by length before any comparison, and the
+//! needle search uses one precompiled [`memchr::memmem::Finder`].
 
 /// How a name matched a query; smaller is better.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -32,6 +36,7 @@ pub struct Query {
     has_generics: bool,
     /// A substring every matching DW_AT_name must contain (fast prefilter).
     pub needle: String,
+    finder: memchr::memmem::Finder<'static>,
 }
 
 impl Query {
@@ -41,16 +46,34 @@ impl Query {
         let has_generics = norm.contains('<');
         let stripped = strip_generics(&norm);
         let needle = last_segment(&stripped).to_string();
+        let finder = memchr::memmem::Finder::new(needle.as_bytes()).into_owned();
         Query {
             raw: raw.to_string(),
             norm,
             has_generics,
             needle,
+            finder,
         }
+    }
+
+    /// The searcher for [`Query::needle`], built once.
+    pub fn needle_finder(&self) -> &memchr::memmem::Finder<'static> {
+        &self.finder
+    }
+
+    /// Whether a type whose own name is `name` can match at all (it contains the
+    /// needle); cheap, and a name shorter than the needle is rejected at once.
+    pub fn may_match(&self, name: &str) -> bool {
+        name.len() >= self.needle.len() && self.finder.find(name.as_bytes()).is_some()
     }
 
     /// Matches a type with qualified name `qualified` and own name `name`.
     pub fn matches(&self, qualified: &str, name: &str) -> Option<MatchKind> {
+        // Every rule needs the normalised query at the end of the normalised
+        // qualified name (which is no longer than `qualified`, and contains `name`).
+        if qualified.len() < self.norm.len() && name.len() < self.norm.len() {
+            return None;
+        }
         let q = normalize(qualified);
         let n = normalize(name);
         if q == self.norm {
@@ -166,6 +189,39 @@ pub fn generic_args(name: &str) -> Vec<String> {
     out
 }
 
+/// Whether the Levenshtein distance of `a` and `b` is at most `k`, in O(len * k):
+/// strings whose lengths differ by more than `k` are rejected without comparing.
+pub fn within_edit_distance(a: &str, b: &str, k: usize) -> bool {
+    let (la, lb) = (a.chars().count(), b.chars().count());
+    if la.abs_diff(lb) > k {
+        return false;
+    }
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let inf = k + 1;
+    // Row i holds distances for j in [i-k, i+k]; everything outside the band is > k.
+    let mut prev: Vec<usize> = (0..=lb).map(|j| if j <= k { j } else { inf }).collect();
+    let mut cur = vec![inf; lb + 1];
+    for i in 1..=la {
+        let lo = i.saturating_sub(k).max(1);
+        let hi = (i + k).min(lb);
+        // Only the band's left neighbour can be stale (from row i - 2).
+        cur[0] = if i <= k { i } else { inf };
+        if lo > 1 {
+            cur[lo - 1] = inf;
+        }
+        for j in lo..=hi {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = (prev[j] + 1)
+                .min(cur[j - 1] + 1)
+                .min(prev[j - 1] + cost)
+                .min(inf);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[lb] <= k
+}
+
 /// Levenshtein distance (for "did you mean" suggestions).
 pub fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
@@ -258,5 +314,20 @@ mod tests {
             vec!["i64", "gomap::Indirect<[u8; 200]>"]
         );
         assert_eq!(edit_distance("hmap", "hmpa"), 2);
+        for (a, b) in [
+            ("hmap", "hmpa"),
+            ("hmap", "map"),
+            ("kitten", "sitting"),
+            ("", "ab"),
+            ("abc", ""),
+        ] {
+            for k in 0..4 {
+                assert_eq!(
+                    within_edit_distance(a, b, k),
+                    edit_distance(a, b) <= k,
+                    "{a} {b} {k}"
+                );
+            }
+        }
     }
 }

@@ -73,19 +73,56 @@ pub fn demangle(name: &str) -> String {
     }
 }
 
-/// Cheap test that a raw symbol may demangle to something containing `pattern`:
-/// every identifier of the pattern must appear verbatim in the mangled name.
-fn may_match(raw: &str, pattern: &str) -> bool {
-    pattern
-        .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
-        .filter(|s| !s.is_empty())
-        .all(|ident| raw.contains(ident))
+/// A `symbols` pattern, prepared once so that matching costs time linear in the
+/// pattern and the symbol table, not their product.
+struct Pattern<'p> {
+    text: &'p str,
+    whole: memchr::memmem::Finder<'p>,
+    /// Identifiers of the pattern that must appear verbatim in the mangled name:
+    /// distinct, longest (most selective) first, at most [`MAX_IDENTS`].
+    idents: Vec<memchr::memmem::Finder<'p>>,
+}
+
+/// More identifiers would make the cheap test cost more than demangling.
+const MAX_IDENTS: usize = 8;
+
+impl<'p> Pattern<'p> {
+    fn new(text: &'p str) -> Pattern<'p> {
+        let mut idents: Vec<&str> = text
+            .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+            .filter(|s| !s.is_empty())
+            .collect();
+        idents.sort_unstable_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+        idents.dedup();
+        idents.truncate(MAX_IDENTS);
+        Pattern {
+            text,
+            whole: memchr::memmem::Finder::new(text.as_bytes()),
+            idents: idents
+                .into_iter()
+                .map(|i| memchr::memmem::Finder::new(i.as_bytes()))
+                .collect(),
+        }
+    }
+
+    /// Cheap test that a raw symbol may demangle to something containing the
+    /// pattern: its identifiers appear verbatim in the mangled name.
+    fn may_match(&self, raw: &str) -> bool {
+        self.idents
+            .iter()
+            .all(|f| f.needle().len() <= raw.len() && f.find(raw.as_bytes()).is_some())
+    }
+
+    /// Does a demangled name contain the pattern?
+    fn matches(&self, name: &str) -> bool {
+        name.len() >= self.text.len() && self.whole.find(name.as_bytes()).is_some()
+    }
 }
 
 /// Function symbols as (address, size, raw name), sorted by address, without
 /// demangling (cheap; for address → function lookups).
 pub fn function_ranges<'d>(bin: &Binary<'d>) -> Vec<(u64, u64, &'d str)> {
-    let obj = bin.object();
+    let obj = bin.symbol_object();
     let mut out: Vec<(u64, u64, &'d str)> = obj
         .symbols()
         .filter(|s| s.kind() == SymbolKind::Text && !s.is_undefined() && s.address() != 0)
@@ -99,21 +136,22 @@ pub fn function_ranges<'d>(bin: &Binary<'d>) -> Vec<(u64, u64, &'d str)> {
 /// All function symbols (sorted by address, deduplicated), optionally filtered by
 /// a substring of the demangled name.
 pub fn functions(bin: &Binary<'_>, pattern: Option<&str>) -> Vec<FuncSym> {
-    let obj = bin.object();
+    let obj = bin.symbol_object();
+    let pattern = pattern.map(Pattern::new);
     let mut out: Vec<FuncSym> = Vec::new();
     let mut push = |sym: object::Symbol<'_, '_>| {
         if sym.kind() != SymbolKind::Text || sym.is_undefined() || sym.address() == 0 {
             return;
         }
         let Ok(raw) = sym.name() else { return };
-        if let Some(p) = pattern {
-            if !may_match(raw, p) {
+        if let Some(p) = &pattern {
+            if !p.may_match(raw) {
                 return;
             }
         }
         let name = demangle(raw);
-        if let Some(p) = pattern {
-            if !name.contains(p) {
+        if let Some(p) = &pattern {
+            if !p.matches(&name) {
                 return;
             }
         }
@@ -174,7 +212,7 @@ pub fn lookup(bin: &Binary<'_>, pattern: Option<&str>, inlined: bool) -> Result<
         .collect();
     if functions.is_empty() && inl.is_empty() {
         return Err(Error::NotFound(match pattern {
-            Some(p) => format!("no function matches `{p}`"),
+            Some(p) => format!("no function matches `{}`", crate::escape::text(p)),
             None => "the binary has no function symbols".to_string(),
         }));
     }
@@ -218,7 +256,11 @@ pub fn scan_functions(
 ) -> Result<(Vec<Inlined>, HashMap<u64, String>)> {
     let dwarf = bin.dwarf();
     let headers = scan::unit_headers(&dwarf)?;
-    let per_unit = scan::par_units(&headers, |_, h| inline_unit(&dwarf, h, pattern))?;
+    let mut per_unit = scan::par_units(&headers, |_, h| {
+        let unit = dwarf.unit(*h)?;
+        inline_unit(&dwarf, &unit, h, (&dwarf, &unit), pattern)
+    })?;
+    per_unit.extend(split_functions(bin, &dwarf, &headers, pattern)?);
     let mut out = Vec::new();
     let mut names = HashMap::new();
     // Skip code the linker discarded (its DWARF remains, at addresses near 0).
@@ -234,12 +276,50 @@ pub fn scan_functions(
     Ok((out, names))
 }
 
+/// With split DWARF the functions are in the split units, and their addresses
+/// (`DW_AT_addr_base`) and line tables in the skeleton units of the binary.
+fn split_functions<'a>(
+    bin: &'a Binary<'_>,
+    main: &gimli::Dwarf<R<'a>>,
+    headers: &[UnitHeader<R<'a>>],
+    pattern: Option<&str>,
+) -> Result<Vec<UnitFunctions>> {
+    let srcs = bin.dwarf_sources()?;
+    if srcs.len() < 2 {
+        return Ok(Vec::new());
+    }
+    let mut skeletons: HashMap<u64, gimli::Unit<R<'a>>> = HashMap::new();
+    for h in headers {
+        if let Ok(u) = main.unit(*h) {
+            if let Some(id) = u.dwo_id {
+                skeletons.insert(id.0, u);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for src in &srcs[1..] {
+        let mut units = src.dwarf.units();
+        while let Some(h) = units.next()? {
+            let mut unit = src.dwarf.unit(h)?;
+            let Some(sk) = unit.dwo_id.and_then(|id| skeletons.get(&id.0)) else {
+                continue;
+            };
+            unit.copy_relocated_attributes(sk);
+            out.push(inline_unit(&src.dwarf, &unit, &h, (main, sk), pattern)?);
+        }
+    }
+    Ok(out)
+}
+
+/// One unit's functions. `line_table` is the unit whose line table the call
+/// sites' file numbers refer to: the unit itself, or a split unit's skeleton.
 fn inline_unit<'a>(
     dwarf: &gimli::Dwarf<R<'a>>,
+    unit: &gimli::Unit<R<'a>>,
     header: &UnitHeader<R<'a>>,
+    line_table: (&gimli::Dwarf<R<'a>>, &gimli::Unit<R<'a>>),
     pattern: Option<&str>,
 ) -> Result<UnitFunctions> {
-    let unit = dwarf.unit(*header)?;
     let mut starts: Vec<(u64, gimli::DebugInfoOffset)> = Vec::new();
     let mut entries = header.entries_raw(&unit.abbreviations, None)?;
     let mut scopes: Vec<(isize, String)> = Vec::new();
@@ -272,7 +352,7 @@ fn inline_unit<'a>(
                 for spec in abbrev.attributes() {
                     let attr = entries.read_attribute(*spec)?;
                     if attr.name() == dw::DW_AT_name {
-                        name = attr_str(dwarf, &unit, attr.value());
+                        name = attr_str(dwarf, unit, attr.value());
                     }
                 }
                 if let (Some(n), true) = (name, abbrev.has_children()) {
@@ -287,13 +367,13 @@ fn inline_unit<'a>(
                     let attr = entries.read_attribute(*spec)?;
                     match attr.name() {
                         dw::DW_AT_low_pc => {
-                            if let Some(a) = dwarf.attr_address(&unit, attr.value())? {
+                            if let Some(a) = dwarf.attr_address(unit, attr.value())? {
                                 starts.push((a, off));
                             }
                         }
-                        dw::DW_AT_name => name = attr_str(dwarf, &unit, attr.value()),
+                        dw::DW_AT_name => name = attr_str(dwarf, unit, attr.value()),
                         dw::DW_AT_linkage_name | dw::DW_AT_MIPS_linkage_name => {
-                            linkage = attr_str(dwarf, &unit, attr.value())
+                            linkage = attr_str(dwarf, unit, attr.value())
                         }
                         dw::DW_AT_abstract_origin | dw::DW_AT_specification => {
                             origin = crate::types::ref_offset(header, &attr.value())
@@ -336,8 +416,8 @@ fn inline_unit<'a>(
                                 r.origin = o;
                             }
                         }
-                        dw::DW_AT_low_pc => low = dwarf.attr_address(&unit, attr.value())?,
-                        dw::DW_AT_entry_pc => entry_pc = dwarf.attr_address(&unit, attr.value())?,
+                        dw::DW_AT_low_pc => low = dwarf.attr_address(unit, attr.value())?,
+                        dw::DW_AT_entry_pc => entry_pc = dwarf.attr_address(unit, attr.value())?,
                         dw::DW_AT_high_pc => high = Some(attr.value()),
                         dw::DW_AT_ranges => ranges = Some(attr.value()),
                         dw::DW_AT_call_file => r.call_file = attr.udata_value(),
@@ -350,15 +430,15 @@ fn inline_unit<'a>(
                     r.size = match high {
                         Some(AttributeValue::Addr(h)) => h.saturating_sub(low),
                         Some(AttributeValue::DebugAddrIndex(i)) => dwarf
-                            .address(&unit, i)
+                            .address(unit, i)
                             .map(|h| h.saturating_sub(low))
                             .unwrap_or(0),
                         Some(v) => v.udata_value().unwrap_or(0),
                         None => 0,
                     };
                 } else if let Some(rv) = ranges {
-                    if let Some(ro) = dwarf.attr_ranges_offset(&unit, rv)? {
-                        let mut iter = dwarf.ranges(&unit, ro)?;
+                    if let Some(ro) = dwarf.attr_ranges_offset(unit, rv)? {
+                        let mut iter = dwarf.ranges(unit, ro)?;
                         let mut first = None;
                         while let Some(range) = iter.next()? {
                             first.get_or_insert(range.begin);
@@ -408,10 +488,11 @@ fn inline_unit<'a>(
         .filter_map(|(a, o)| resolve_qualified(*o).map(|n| (*a, n)))
         .collect();
     let file_name = |idx: u64| -> Option<String> {
-        let program = unit.line_program.as_ref()?;
+        let (ldwarf, lunit) = line_table;
+        let program = lunit.line_program.as_ref()?;
         let hdr = program.header();
         let f = hdr.file(idx)?;
-        Some(lines::file_path(dwarf, &unit, hdr, f))
+        Some(crate::lines::file_path(ldwarf, lunit, hdr, f))
     };
     let mut out = Vec::new();
     for r in raws {

@@ -9,11 +9,11 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use gimli::constants as dw;
-use gimli::{AttributeValue, DebugInfoOffset, UnitHeader, UnitOffset};
+use gimli::{AttributeValue, DebugInfoOffset, UnitHeader, UnitOffset, UnitSectionOffset, UnitType};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::loader::{Binary, R};
+use crate::loader::{Binary, Source, R};
 use crate::names::{self, MatchKind, Query};
 use crate::scan;
 
@@ -110,10 +110,10 @@ type DedupKey = (String, Option<u64>, Vec<(Option<String>, u64)>);
 
 /// What to look for during a scan.
 enum Want<'q> {
-    /// Structs matching any query; `hits`, when present, holds the start offset of
-    /// every `.debug_str` string that contains a query's needle, so that names in
-    /// `.debug_str` are only resolved when they can match.
-    Queries(&'q [Query], Option<&'q HashSet<usize>>),
+    /// Structs matching any query; `hits[source]`, when present, holds the start
+    /// offset of every `.debug_str` string of that source that contains a query's
+    /// needle, so that names in `.debug_str` are only resolved when they can match.
+    Queries(&'q [Query], &'q [Option<HashSet<usize>>]),
     /// Every named struct whose name passes the predicate (used for suggestions and profiles).
     Pred(&'q (dyn Fn(&str, &str) -> bool + Sync)),
     /// Every named struct, without members (to build the on-disk catalog).
@@ -150,6 +150,38 @@ pub(crate) fn ref_offset(
     }
 }
 
+/// Type units by signature: the offset of each one's type entry, in the numbering
+/// shared by all sources.
+type Signatures = HashMap<u64, DebugInfoOffset>;
+
+/// Where the entries of a unit are numbered from, in the numbering shared by all
+/// sources: its section's base plus the unit's offset in the section.
+fn unit_base(src: &Source<'_>, header: &UnitHeader<R<'_>>) -> usize {
+    match header.offset() {
+        UnitSectionOffset::DebugInfoOffset(o) => src.base.saturating_add(o.0),
+        UnitSectionOffset::DebugTypesOffset(o) => src.types_base.saturating_add(o.0),
+    }
+}
+
+/// A reference attribute as an offset in the shared numbering: within the unit,
+/// into `.debug_info` (`DW_FORM_ref_addr`), or to a type unit by its signature
+/// (`DW_FORM_ref_sig8`, as `-fdebug-types-section` makes).
+fn global_ref(
+    src: &Source<'_>,
+    header: &UnitHeader<R<'_>>,
+    v: &AttributeValue<R<'_>>,
+    sigs: &Signatures,
+) -> Option<DebugInfoOffset> {
+    match *v {
+        AttributeValue::UnitRef(o) => {
+            Some(DebugInfoOffset(unit_base(src, header).saturating_add(o.0)))
+        }
+        AttributeValue::DebugInfoRef(o) => Some(DebugInfoOffset(src.base.saturating_add(o.0))),
+        AttributeValue::DebugTypesRef(sig) => sigs.get(&sig.0).copied(),
+        _ => None,
+    }
+}
+
 fn member_location(v: &AttributeValue<R<'_>>, encoding: gimli::Encoding) -> Option<u64> {
     if let Some(u) = v.udata_value() {
         return Some(u);
@@ -163,12 +195,17 @@ fn member_location(v: &AttributeValue<R<'_>>, encoding: gimli::Encoding) -> Opti
     None
 }
 
+/// Scans one unit of `source` (number `src` in the list of sources).
 fn scan_unit<'a>(
-    dwarf: &gimli::Dwarf<R<'a>>,
+    source: &Source<'a>,
     header: &UnitHeader<R<'a>>,
     want: &Want<'_>,
-) -> Result<Vec<RawStruct>> {
+    src: usize,
+    sigs: &Signatures,
+) -> gimli::Result<Vec<RawStruct>> {
+    let dwarf = &source.dwarf;
     let unit = dwarf.unit(*header)?;
+    let base = unit_base(source, header);
     let mut entries = header.entries_raw(&unit.abbreviations, None)?;
     // Enclosing named scopes; names are resolved only when a struct matches.
     let mut scopes: Vec<(isize, AttributeValue<R<'a>>)> = Vec::new();
@@ -206,7 +243,7 @@ fn scan_unit<'a>(
                         dw::DW_AT_name => {
                             m.name = attr_str(dwarf, &unit, attr.value()).map(str::to_string)
                         }
-                        dw::DW_AT_type => m.ty = ref_offset(header, &attr.value()),
+                        dw::DW_AT_type => m.ty = global_ref(source, header, &attr.value(), sigs),
                         dw::DW_AT_data_member_location => {
                             m.offset =
                                 member_location(&attr.value(), header.encoding()).unwrap_or(0)
@@ -246,25 +283,28 @@ fn scan_unit<'a>(
         let Some(name_val) = name_val else { continue };
         if is_struct_tag(tag) && !declaration {
             // Fast reject: a name in .debug_str that contains no needle cannot match.
-            let possible = match (want, name_val) {
-                (Want::Queries(_, Some(hits)), AttributeValue::DebugStrRef(o)) => {
-                    hits.contains(&o.0)
-                }
-                (Want::Queries(_, Some(hits)), AttributeValue::DebugStrOffsetsIndex(i)) => dwarf
+            let hits = match want {
+                Want::Queries(_, hits) => hits.get(src).and_then(Option::as_ref),
+                _ => None,
+            };
+            let possible = match (hits, name_val) {
+                (Some(hits), AttributeValue::DebugStrRef(o)) => hits.contains(&o.0),
+                (Some(hits), AttributeValue::DebugStrOffsetsIndex(i)) => dwarf
                     .debug_str_offsets
                     .get_str_offset(format, str_offsets_base, i)
                     .map_or(true, |o| hits.contains(&o.0)),
                 _ => true,
             };
+            // A name that points outside the string sections is damage, not "no match".
             let name = if possible {
-                attr_str(dwarf, &unit, name_val)
+                std::str::from_utf8(dwarf.attr_string(&unit, name_val)?.slice()).ok()
             } else {
                 None
             };
             let candidate = match (want, name) {
                 (_, None) => None,
                 (Want::Queries(qs, _), Some(name)) => {
-                    if qs.iter().any(|q| name.contains(q.needle.as_str())) {
+                    if qs.iter().any(|q| q.may_match(name)) {
                         let qualified = qualify(dwarf, &unit, &scopes, name);
                         qs.iter()
                             .filter_map(|q| q.matches(&qualified, name))
@@ -285,7 +325,8 @@ fn scan_unit<'a>(
                 )),
             };
             if let Some((qualified, matched, name)) = candidate {
-                if let Some(off) = offset.to_debug_info_offset(header) {
+                let off = DebugInfoOffset(base.saturating_add(offset.0));
+                {
                     out.push(RawStruct {
                         qualified,
                         name: name.to_string(),
@@ -334,7 +375,7 @@ fn needle_hits(debug_str: &[u8], qs: &[Query]) -> Option<HashSet<usize>> {
     }
     let mut hits = HashSet::new();
     for q in qs {
-        for pos in memchr::memmem::find_iter(debug_str, q.needle.as_bytes()) {
+        for pos in q.needle_finder().find_iter(debug_str) {
             let start = memchr::memrchr(0, &debug_str[..pos]).map_or(0, |i| i + 1);
             hits.insert(start);
         }
@@ -342,12 +383,36 @@ fn needle_hits(debug_str: &[u8], qs: &[Query]) -> Option<HashSet<usize>> {
     Some(hits)
 }
 
+/// Where a unit is, for error messages.
+fn unit_place(src: &Source<'_>, header: &UnitHeader<R<'_>>) -> String {
+    let (section, off) = match header.offset() {
+        UnitSectionOffset::DebugInfoOffset(o) => (".debug_info", o.0),
+        UnitSectionOffset::DebugTypesOffset(o) => (".debug_types", o.0),
+    };
+    if src.base == 0 {
+        format!("in the unit at {section}+{off:#x}")
+    } else {
+        format!(
+            "in the unit at {section}.dwo+{off:#x} of {}",
+            crate::escape::path(src.path)
+        )
+    }
+}
+
 /// Finds struct layouts in a binary. Create once per binary; reuse for many queries.
+///
+/// With split DWARF the entries are in several DWARF sources (the binary and its
+/// `.dwo` files); `.debug_info` offsets (`Layout::die_offset`, `type_name`) are
+/// numbered across all of them (see [`Binary::dwarf_sources`]).
 pub struct TypeIndex<'a> {
-    dwarf: gimli::Dwarf<R<'a>>,
-    headers: Vec<UnitHeader<R<'a>>>,
+    srcs: Vec<Source<'a>>,
+    /// Every unit, type units included: (source index, header).
+    headers: Vec<(usize, UnitHeader<R<'a>>)>,
+    sigs: Signatures,
     resolver: std::cell::RefCell<Resolver<'a>>,
     cache_path: Option<std::path::PathBuf>,
+    /// What a catalog must say it was built from (see [`crate::cache`]).
+    cache_identity: String,
     catalog: std::cell::RefCell<Option<std::rc::Rc<crate::cache::Catalog>>>,
 }
 
@@ -361,43 +426,112 @@ pub struct Found {
 }
 
 impl<'a> TypeIndex<'a> {
-    /// Prepares the unit list of a binary.
+    /// Prepares the unit list of a binary. Fails if split DWARF files are missing
+    /// (an answer without them could be incomplete).
     pub fn new(bin: &'a Binary<'_>) -> Result<Self> {
-        let dwarf = bin.dwarf();
-        let headers = scan::unit_headers(&dwarf)?;
-        let resolver = Resolver::new(&headers, bin.address_size());
+        bin.require_split_dwarf()?;
+        let srcs = bin.dwarf_sources()?;
+        let mut headers = Vec::new();
+        let mut sigs = Signatures::new();
+        for (k, src) in srcs.iter().enumerate() {
+            let place = |section: &str| {
+                if src.base == 0 {
+                    format!("while reading the unit headers of {section}")
+                } else {
+                    format!(
+                        "while reading the unit headers of {}",
+                        crate::escape::path(src.path)
+                    )
+                }
+            };
+            let mut units = src.dwarf.units();
+            while let Some(h) = units
+                .next()
+                .map_err(|e| Error::dwarf_in(&src.dwarf, &e, &place(".debug_info")))?
+            {
+                headers.push((k, h));
+            }
+            // DWARF 4 type units (-fdebug-types-section) have a section of their own.
+            let mut units = src.dwarf.type_units();
+            while let Some(h) = units
+                .next()
+                .map_err(|e| Error::dwarf_in(&src.dwarf, &e, &place(".debug_types")))?
+            {
+                headers.push((k, h));
+            }
+        }
+        for (k, h) in &headers {
+            if let UnitType::Type {
+                type_signature,
+                type_offset,
+            }
+            | UnitType::SplitType {
+                type_signature,
+                type_offset,
+            } = h.type_()
+            {
+                let at = unit_base(&srcs[*k], h).saturating_add(type_offset.0);
+                sigs.insert(type_signature.0, DebugInfoOffset(at));
+            }
+        }
+        let resolver = Resolver::new(&srcs, &headers, sigs.clone(), bin.address_size());
         Ok(TypeIndex {
             cache_path: crate::cache::path_for(bin),
+            cache_identity: crate::cache::identity(bin),
             catalog: std::cell::RefCell::new(None),
-            dwarf,
+            srcs,
             headers,
+            sigs,
             resolver: std::cell::RefCell::new(resolver),
         })
     }
 
     fn scan(&self, want: &Want<'_>) -> Result<Vec<RawStruct>> {
-        if let Some(catalog) = self.catalog()? {
-            return self.scan_catalog(&catalog, want);
+        if let Some(catalog) = self.catalog(false)? {
+            if let Some(found) = self.scan_catalog(&catalog, want) {
+                return Ok(found);
+            }
+            // An entry no longer names the struct it claims to (an edited or stale
+            // file): never answer from it. Rebuild once; the fresh catalog is checked too.
+            if let Some(catalog) = self.catalog(true)? {
+                if let Some(found) = self.scan_catalog(&catalog, want) {
+                    return Ok(found);
+                }
+            }
         }
         self.scan_units(want)
     }
 
     fn scan_units(&self, want: &Want<'_>) -> Result<Vec<RawStruct>> {
-        let dwarf = &self.dwarf;
-        let per_unit = scan::par_units(&self.headers, |_, h| scan_unit(dwarf, h, want))?;
+        let (srcs, headers, sigs) = (&self.srcs, &self.headers, &self.sigs);
+        let units: Vec<UnitHeader<R<'a>>> = headers.iter().map(|(_, h)| *h).collect();
+        let per_unit = scan::par_units(&units, |i, h| {
+            let k = headers[i].0;
+            let src = &srcs[k];
+            scan_unit(src, h, want, k, sigs)
+                .map_err(|e| Error::dwarf_in(&src.dwarf, &e, &unit_place(src, h)))
+        })?;
         Ok(per_unit.into_iter().flatten().collect())
     }
 
-    /// The struct catalog from the on-disk cache, building and saving it on a miss;
-    /// `None` when caching does not apply to this binary (see [`crate::cache`]).
-    fn catalog(&self) -> Result<Option<std::rc::Rc<crate::cache::Catalog>>> {
+    /// The struct catalog from the on-disk cache, building and saving it on a miss
+    /// (or when `rebuild`); `None` when caching does not apply to this binary (see
+    /// [`crate::cache`]).
+    fn catalog(&self, rebuild: bool) -> Result<Option<std::rc::Rc<crate::cache::Catalog>>> {
         let Some(path) = &self.cache_path else {
             return Ok(None);
         };
-        if let Some(c) = self.catalog.borrow().as_ref() {
-            return Ok(Some(c.clone()));
+        if !rebuild {
+            if let Some(c) = self.catalog.borrow().as_ref() {
+                return Ok(Some(c.clone()));
+            }
         }
-        let catalog = match crate::cache::Catalog::load(path) {
+        let loaded = if rebuild {
+            None
+        } else {
+            crate::cache::Catalog::load(path, &self.cache_identity)
+        };
+        let catalog = match loaded {
             Some(c) => c,
             None => {
                 let raws = self.scan_units(&Want::Catalog)?;
@@ -418,7 +552,7 @@ impl<'a> TypeIndex<'a> {
                         }
                     }
                 }
-                let c = crate::cache::Catalog::from_entries(&entries);
+                let c = crate::cache::Catalog::from_entries(&self.cache_identity, &entries);
                 crate::cache::save(path, &c);
                 c
             }
@@ -428,25 +562,27 @@ impl<'a> TypeIndex<'a> {
         Ok(Some(rc))
     }
 
-    /// Answers a scan from the catalog: filter names, then decode only the chosen DIEs.
+    /// Answers a scan from the catalog: filter names, then decode only the chosen
+    /// DIEs. `None` if the catalog cannot be trusted: a line does not parse, or the
+    /// entry at a recorded offset is not a struct of the recorded name and size.
     fn scan_catalog(
         &self,
         catalog: &crate::cache::Catalog,
         want: &Want<'_>,
-    ) -> Result<Vec<RawStruct>> {
+    ) -> Option<Vec<RawStruct>> {
         let entries = match want {
             Want::Queries(qs, _) => {
                 let needles: Vec<&str> = qs.iter().map(|q| q.needle.as_str()).collect();
-                catalog.containing(&needles)
+                catalog.containing(&needles)?
             }
-            _ => catalog.all(),
+            _ => catalog.all()?,
         };
         let mut out = Vec::new();
         let mut res = self.resolver.borrow_mut();
         for e in &entries {
             let matched = match want {
                 Want::Queries(qs, _) => {
-                    if !qs.iter().any(|q| e.name.contains(q.needle.as_str())) {
+                    if !qs.iter().any(|q| q.may_match(&e.name)) {
                         continue;
                     }
                     match qs
@@ -466,15 +602,16 @@ impl<'a> TypeIndex<'a> {
                 }
                 Want::Catalog => MatchKind::ExactPath,
             };
-            if let Some(mut r) = res.raw_struct(&self.dwarf, DebugInfoOffset(e.offset as usize)) {
-                r.qualified = e.qualified.clone();
-                r.name = e.name.clone();
-                r.matched = matched;
-                r.copies = e.copies;
-                out.push(r);
+            let offset = usize::try_from(e.offset).ok()?;
+            let mut r = res.raw_struct(&self.srcs, DebugInfoOffset(offset))?;
+            if r.name != e.name || r.qualified != e.qualified || r.size != e.size {
+                return None;
             }
+            r.matched = matched;
+            r.copies = e.copies;
+            out.push(r);
         }
-        Ok(out)
+        Some(out)
     }
 
     /// Looks up each query. With `all == false`, a query that matches several
@@ -482,8 +619,28 @@ impl<'a> TypeIndex<'a> {
     /// fails with [`Error::TypeNotFound`] (with suggestions).
     pub fn lookup(&self, queries: &[&str], all: bool) -> Result<Vec<Found>> {
         let qs: Vec<Query> = queries.iter().map(|q| Query::new(q)).collect();
-        let hits = needle_hits(gimli::Section::reader(&self.dwarf.debug_str).slice(), &qs);
-        let raws = self.scan(&Want::Queries(&qs, hits.as_ref()))?;
+        let hits: Vec<Option<HashSet<usize>>> = self
+            .srcs
+            .iter()
+            .map(|s| needle_hits(gimli::Section::reader(&s.dwarf.debug_str).slice(), &qs))
+            .collect();
+        let want = Want::Queries(&qs, &hits);
+        let mut raws = self.scan(&want)?;
+        let found_all = |raws: &[RawStruct]| {
+            qs.iter().all(|q| {
+                raws.iter()
+                    .any(|r| q.matches(&r.qualified, &r.name).is_some())
+            })
+        };
+        if !found_all(&raws) && self.catalog.borrow().is_some() {
+            // "Not found" from a catalog is confirmed by a scan: a catalog with a line
+            // missing (and a valid checksum) must not hide a type.
+            let scanned = self.scan_units(&want)?;
+            if scanned.len() != raws.len() {
+                self.catalog(true)?;
+            }
+            raws = scanned;
+        }
         let mut out = Vec::new();
         for q in &qs {
             let mine: Vec<RawStruct> = raws
@@ -555,11 +712,15 @@ impl<'a> TypeIndex<'a> {
     fn suggest(&self, q: &Query) -> Result<Vec<String>> {
         let needle = q.needle.to_lowercase();
         let stripped_needle = names::strip_generics(&needle);
+        // Linear in the name: a 100 KB query is compared once per struct by length
+        // first, and the edit distance is only computed within a band of 2.
+        let finder = memchr::memmem::Finder::new(stripped_needle.as_bytes());
         let pred = |_qualified: &str, name: &str| {
             let base = names::strip_generics(name).to_lowercase();
-            let base = names::last_segment(&base).to_string();
-            base.contains(&stripped_needle)
-                || (stripped_needle.len() > 2 && names::edit_distance(&base, &stripped_needle) <= 2)
+            let base = names::last_segment(&base);
+            (base.len() >= stripped_needle.len() && finder.find(base.as_bytes()).is_some())
+                || (stripped_needle.len() > 2
+                    && names::within_edit_distance(base, &stripped_needle, 2))
         };
         let raws = self.scan(&Want::Pred(&pred))?;
         let mut names: Vec<String> = raws.into_iter().map(|r| r.qualified).collect();
@@ -592,7 +753,7 @@ impl<'a> TypeIndex<'a> {
         let mut res = self.resolver.borrow_mut();
         let mut out = Vec::new();
         for (r, copies) in groups {
-            out.push(res.layout(&self.dwarf, r, copies)?);
+            out.push(res.layout(&self.srcs, r, copies)?);
         }
         Ok(out)
     }
@@ -601,14 +762,14 @@ impl<'a> TypeIndex<'a> {
     pub fn type_name(&self, off: u64) -> String {
         self.resolver
             .borrow_mut()
-            .name(&self.dwarf, DebugInfoOffset(off as usize), 0)
+            .name(&self.srcs, DebugInfoOffset(off as usize), 0)
     }
 
     /// The size of the type at a `.debug_info` offset.
     pub fn type_size(&self, off: u64) -> Option<u64> {
         self.resolver
             .borrow_mut()
-            .size(&self.dwarf, DebugInfoOffset(off as usize), 0)
+            .size(&self.srcs, DebugInfoOffset(off as usize), 0)
     }
 
     /// Section offset of the `DW_AT_type` of a member, if any.
@@ -617,8 +778,9 @@ impl<'a> TypeIndex<'a> {
         let Some((ui, uoff)) = res.locate(DebugInfoOffset(layout.die_offset as usize)) else {
             return Ok(None);
         };
-        let header = res.headers[ui].1;
-        let unit = res.unit(&self.dwarf, ui)?;
+        let (_, header, src) = res.headers[ui];
+        let src = &self.srcs[src];
+        let unit = res.unit(&self.srcs, ui)?;
         let mut tree = unit.entries_tree(Some(uoff))?;
         let root = tree.root()?;
         let mut children = root.children();
@@ -629,11 +791,11 @@ impl<'a> TypeIndex<'a> {
             }
             let name = e
                 .attr_value(dw::DW_AT_name)?
-                .and_then(|v| attr_str(&self.dwarf, unit, v));
+                .and_then(|v| attr_str(&src.dwarf, unit, v));
             if name == Some(member) {
                 return Ok(e
                     .attr_value(dw::DW_AT_type)?
-                    .and_then(|v| ref_offset(&header, &v))
+                    .and_then(|v| global_ref(src, &header, &v, &res.sigs))
                     .map(|o| o.0 as u64));
             }
         }
@@ -644,13 +806,15 @@ impl<'a> TypeIndex<'a> {
     pub fn array_element(&self, off: u64) -> Option<(u64, u64)> {
         self.resolver
             .borrow_mut()
-            .array_element(&self.dwarf, DebugInfoOffset(off as usize))
+            .array_element(&self.srcs, DebugInfoOffset(off as usize))
     }
 }
 
 /// Random access to types by section offset, with per-unit caches.
 struct Resolver<'a> {
-    headers: Vec<(DebugInfoOffset, UnitHeader<R<'a>>)>,
+    /// Every unit of every source: (global start offset, header, source index).
+    headers: Vec<(DebugInfoOffset, UnitHeader<R<'a>>, usize)>,
+    sigs: std::rc::Rc<Signatures>,
     units: HashMap<usize, gimli::Unit<R<'a>>>,
     /// Per unit: scope prefix of each named type DIE.
     prefixes: HashMap<usize, HashMap<UnitOffset, String>>,
@@ -661,14 +825,20 @@ struct Resolver<'a> {
 const MAX_DEPTH: usize = 24;
 
 impl<'a> Resolver<'a> {
-    fn new(headers: &[UnitHeader<R<'a>>], address_size: u8) -> Self {
-        let mut hs: Vec<(DebugInfoOffset, UnitHeader<R<'a>>)> = headers
+    fn new(
+        srcs: &[Source<'a>],
+        headers: &[(usize, UnitHeader<R<'a>>)],
+        sigs: Signatures,
+        address_size: u8,
+    ) -> Self {
+        let mut hs: Vec<(DebugInfoOffset, UnitHeader<R<'a>>, usize)> = headers
             .iter()
-            .filter_map(|h| h.offset().as_debug_info_offset().map(|o| (o, *h)))
+            .map(|&(src, h)| (DebugInfoOffset(unit_base(&srcs[src], &h)), h, src))
             .collect();
-        hs.sort_by_key(|(o, _)| o.0);
+        hs.sort_by_key(|(o, _, _)| o.0);
         Resolver {
             headers: hs,
+            sigs: std::rc::Rc::new(sigs),
             units: HashMap::new(),
             prefixes: HashMap::new(),
             names: HashMap::new(),
@@ -677,12 +847,12 @@ impl<'a> Resolver<'a> {
     }
 
     fn locate(&self, off: DebugInfoOffset) -> Option<(usize, UnitOffset)> {
-        let i = match self.headers.binary_search_by_key(&off.0, |(o, _)| o.0) {
+        let i = match self.headers.binary_search_by_key(&off.0, |(o, _, _)| o.0) {
             Ok(i) => i,
             Err(0) => return None,
             Err(i) => i - 1,
         };
-        let (start, h) = &self.headers[i];
+        let (start, h, _) = &self.headers[i];
         let rel = off.0 - start.0;
         if rel >= h.length_including_self() {
             return None;
@@ -690,9 +860,10 @@ impl<'a> Resolver<'a> {
         Some((i, UnitOffset(rel)))
     }
 
-    fn unit(&mut self, dwarf: &gimli::Dwarf<R<'a>>, i: usize) -> Result<&gimli::Unit<R<'a>>> {
+    fn unit(&mut self, srcs: &[Source<'a>], i: usize) -> Result<&gimli::Unit<R<'a>>> {
         if !self.units.contains_key(&i) {
-            let u = dwarf.unit(self.headers[i].1)?;
+            let (_, header, src) = self.headers[i];
+            let u = srcs[src].dwarf.unit(header)?;
             self.units.insert(i, u);
         }
         self.units
@@ -700,9 +871,9 @@ impl<'a> Resolver<'a> {
             .ok_or_else(|| Error::Dwarf("unit cache".into()))
     }
 
-    fn prefix(&mut self, dwarf: &gimli::Dwarf<R<'a>>, i: usize, off: UnitOffset) -> String {
+    fn prefix(&mut self, srcs: &[Source<'a>], i: usize, off: UnitOffset) -> String {
         if !self.prefixes.contains_key(&i) {
-            let map = self.build_prefixes(dwarf, i).unwrap_or_default();
+            let map = self.build_prefixes(srcs, i).unwrap_or_default();
             self.prefixes.insert(i, map);
         }
         self.prefixes
@@ -714,11 +885,12 @@ impl<'a> Resolver<'a> {
 
     fn build_prefixes(
         &mut self,
-        dwarf: &gimli::Dwarf<R<'a>>,
+        srcs: &[Source<'a>],
         i: usize,
     ) -> Result<HashMap<UnitOffset, String>> {
-        let header = self.headers[i].1;
-        let unit = self.unit(dwarf, i)?;
+        let (_, header, src) = self.headers[i];
+        let dwarf = &srcs[src].dwarf;
+        let unit = self.unit(srcs, i)?;
         let mut entries = header.entries_raw(&unit.abbreviations, None)?;
         let mut scopes: Vec<(isize, String)> = Vec::new();
         let mut map = HashMap::new();
@@ -760,48 +932,67 @@ impl<'a> Resolver<'a> {
         Ok(map)
     }
 
-    /// Calls `f` with the entry at `off`.
+    /// Calls `f` with the entry at `off`, its unit and the unit's source.
     fn with_entry<T>(
         &mut self,
-        dwarf: &gimli::Dwarf<R<'a>>,
+        srcs: &[Source<'a>],
         off: DebugInfoOffset,
-        f: impl FnOnce(&gimli::Unit<R<'a>>, &gimli::DebuggingInformationEntry<'_, '_, R<'a>>) -> T,
+        f: impl FnOnce(
+            &Source<'a>,
+            &gimli::Unit<R<'a>>,
+            &gimli::DebuggingInformationEntry<'_, '_, R<'a>>,
+        ) -> T,
     ) -> Option<(usize, UnitOffset, T)> {
         let (i, uoff) = self.locate(off)?;
-        let unit = self.unit(dwarf, i).ok()?;
+        let src = &srcs[self.headers[i].2];
+        let unit = self.unit(srcs, i).ok()?;
         let e = unit.entry(uoff).ok()?;
-        Some((i, uoff, f(unit, &e)))
+        Some((i, uoff, f(src, unit, &e)))
     }
 
+    /// The entry at `off`; a declaration that names a type unit by signature
+    /// (`DW_AT_signature`) stands for the type unit's entry, which is returned.
     fn entry_info(
         &mut self,
-        dwarf: &gimli::Dwarf<R<'a>>,
+        srcs: &[Source<'a>],
         off: DebugInfoOffset,
     ) -> Option<(usize, UnitOffset, TypeInfo<'a>)> {
-        self.with_entry(dwarf, off, |unit, e| {
-            let get = |at| e.attr_value(at).ok().flatten();
-            TypeInfo {
-                tag: e.tag(),
-                name: get(dw::DW_AT_name).and_then(|v| attr_str(dwarf, unit, v)),
-                size: get(dw::DW_AT_byte_size).and_then(|v| v.udata_value()),
-                align: get(dw::DW_AT_alignment).and_then(|v| v.udata_value()),
-                ty: get(dw::DW_AT_type).and_then(|v| ref_offset(&unit.header, &v)),
+        let sigs = self.sigs.clone();
+        let mut off = off;
+        for _ in 0..4 {
+            let (i, uoff, (info, stub)) = self.with_entry(srcs, off, |src, unit, e| {
+                let get = |at| e.attr_value(at).ok().flatten();
+                let info = TypeInfo {
+                    tag: e.tag(),
+                    name: get(dw::DW_AT_name).and_then(|v| attr_str(&src.dwarf, unit, v)),
+                    size: get(dw::DW_AT_byte_size).and_then(|v| v.udata_value()),
+                    align: get(dw::DW_AT_alignment).and_then(|v| v.udata_value()),
+                    ty: get(dw::DW_AT_type).and_then(|v| global_ref(src, &unit.header, &v, &sigs)),
+                };
+                let stub =
+                    get(dw::DW_AT_signature).and_then(|v| global_ref(src, &unit.header, &v, &sigs));
+                (info, stub)
+            })?;
+            match stub {
+                Some(target) if target != off => off = target,
+                _ => return Some((i, uoff, info)),
             }
-        })
+        }
+        None
     }
 
-    fn name(&mut self, dwarf: &gimli::Dwarf<R<'a>>, off: DebugInfoOffset, depth: usize) -> String {
+    fn name(&mut self, srcs: &[Source<'a>], off: DebugInfoOffset, depth: usize) -> String {
         if let Some(n) = self.names.get(&off) {
             return n.clone();
         }
         if depth > MAX_DEPTH {
             return "?".into();
         }
-        let Some((ui, uoff, info)) = self.entry_info(dwarf, off) else {
+        let Some((ui, uoff, info)) = self.entry_info(srcs, off) else {
             return "?".into();
         };
         let inner = |s: &mut Self| match info.ty {
-            Some(t) => s.name(dwarf, t, depth + 1),
+            Some(t) => s.name(srcs, t, depth + 1),
             None => "void".to_string(),
         };
         let n = match info.tag {
@@ -816,7 +1007,7 @@ impl<'a> Resolver<'a> {
             dw::DW_TAG_array_type => match info.name {
                 Some(n) => n.to_string(),
                 None => {
-                    let count = self.array_count(dwarf, off);
+                    let count = self.array_count(srcs, off);
                     let elem = inner(self);
                     match count {
                         Some(c) => format!("[{elem}; {c}]"),
@@ -830,7 +1021,7 @@ impl<'a> Resolver<'a> {
                 .unwrap_or_else(|| "fn()".into()),
             _ => match info.name {
                 Some(n) => {
-                    let p = self.prefix(dwarf, ui, uoff);
+                    let p = self.prefix(srcs, ui, uoff);
                     format!("{p}{n}")
                 }
                 None => "<anon>".to_string(),
@@ -840,9 +1031,9 @@ impl<'a> Resolver<'a> {
         n
     }
 
-    fn array_count(&mut self, dwarf: &gimli::Dwarf<R<'a>>, off: DebugInfoOffset) -> Option<u64> {
+    fn array_count(&mut self, srcs: &[Source<'a>], off: DebugInfoOffset) -> Option<u64> {
         let (i, uoff) = self.locate(off)?;
-        let unit = self.unit(dwarf, i).ok()?;
+        let unit = self.unit(srcs, i).ok()?;
         let mut tree = unit.entries_tree(Some(uoff)).ok()?;
         let root = tree.root().ok()?;
         let mut children = root.children();
@@ -880,20 +1071,16 @@ impl<'a> Resolver<'a> {
         total
     }
 
-    fn array_element(
-        &mut self,
-        dwarf: &gimli::Dwarf<R<'a>>,
-        off: DebugInfoOffset,
-    ) -> Option<(u64, u64)> {
+    fn array_element(&mut self, srcs: &[Source<'a>], off: DebugInfoOffset) -> Option<(u64, u64)> {
         let mut off = off;
         for _ in 0..MAX_DEPTH {
-            let (_, _, info) = self.entry_info(dwarf, off)?;
+            let (_, _, info) = self.entry_info(srcs, off)?;
             match info.tag {
                 dw::DW_TAG_typedef | dw::DW_TAG_const_type | dw::DW_TAG_volatile_type => {
                     off = info.ty?
                 }
                 dw::DW_TAG_array_type => {
-                    let count = self.array_count(dwarf, off)?;
+                    let count = self.array_count(srcs, off)?;
                     return Some((info.ty?.0 as u64, count));
                 }
                 _ => return None,
@@ -902,16 +1089,11 @@ impl<'a> Resolver<'a> {
         None
     }
 
-    fn size(
-        &mut self,
-        dwarf: &gimli::Dwarf<R<'a>>,
-        off: DebugInfoOffset,
-        depth: usize,
-    ) -> Option<u64> {
+    fn size(&mut self, srcs: &[Source<'a>], off: DebugInfoOffset, depth: usize) -> Option<u64> {
         if depth > MAX_DEPTH {
             return None;
         }
-        let (_, _, info) = self.entry_info(dwarf, off)?;
+        let (_, _, info) = self.entry_info(srcs, off)?;
         if let Some(s) = info.size {
             return Some(s);
         }
@@ -924,21 +1106,21 @@ impl<'a> Resolver<'a> {
             dw::DW_TAG_typedef
             | dw::DW_TAG_const_type
             | dw::DW_TAG_volatile_type
-            | dw::DW_TAG_atomic_type => self.size(dwarf, info.ty?, depth + 1),
+            | dw::DW_TAG_atomic_type => self.size(srcs, info.ty?, depth + 1),
             dw::DW_TAG_array_type => {
-                let count = self.array_count(dwarf, off)?;
-                let elem = self.size(dwarf, info.ty?, depth + 1)?;
+                let count = self.array_count(srcs, off)?;
+                let elem = self.size(srcs, info.ty?, depth + 1)?;
                 Some(count.saturating_mul(elem))
             }
             _ => None,
         }
     }
 
-    fn align(&mut self, dwarf: &gimli::Dwarf<R<'a>>, off: DebugInfoOffset, depth: usize) -> u64 {
+    fn align(&mut self, srcs: &[Source<'a>], off: DebugInfoOffset, depth: usize) -> u64 {
         if depth > MAX_DEPTH {
             return 1;
         }
-        let Some((ui, uoff, info)) = self.entry_info(dwarf, off) else {
+        let Some((ui, uoff, info)) = self.entry_info(srcs, off) else {
             return 1;
         };
         if let Some(a) = info.align {
@@ -957,14 +1139,14 @@ impl<'a> Resolver<'a> {
             | dw::DW_TAG_const_type
             | dw::DW_TAG_volatile_type
             | dw::DW_TAG_array_type => match info.ty {
-                Some(t) => self.align(dwarf, t, depth + 1),
+                Some(t) => self.align(srcs, t, depth + 1),
                 None => 1,
             },
             t if is_struct_tag(t) => {
-                let members = self.member_types(dwarf, ui, uoff);
+                let members = self.member_types(srcs, ui, uoff);
                 members
                     .into_iter()
-                    .map(|m| self.align(dwarf, m, depth + 1))
+                    .map(|m| self.align(srcs, m, depth + 1))
                     .max()
                     .unwrap_or(1)
             }
@@ -972,22 +1154,27 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    /// Decodes the struct DIE at `off` and its members (random access; used with the catalog).
-    fn raw_struct(
-        &mut self,
-        dwarf: &gimli::Dwarf<R<'a>>,
-        off: DebugInfoOffset,
-    ) -> Option<RawStruct> {
+    /// Decodes the struct DIE at `off` and its members (random access; used with the
+    /// catalog). `None` unless the entry there is a named struct definition; its
+    /// names are read from DWARF, so that the caller can check them against the catalog.
+    fn raw_struct(&mut self, srcs: &[Source<'a>], off: DebugInfoOffset) -> Option<RawStruct> {
         let (i, uoff) = self.locate(off)?;
-        let unit = self.unit(dwarf, i).ok()?;
+        let src = &srcs[self.headers[i].2];
+        let dwarf = &src.dwarf;
+        let sigs = self.sigs.clone();
+        let unit = self.unit(srcs, i).ok()?;
         let header = unit.header;
         let mut tree = unit.entries_tree(Some(uoff)).ok()?;
         let root = tree.root().ok()?;
         let e = root.entry();
         let get = |at| e.attr_value(at).ok().flatten();
+        if !is_struct_tag(e.tag()) || get(dw::DW_AT_declaration).is_some() {
+            return None;
+        }
+        let name = get(dw::DW_AT_name).and_then(|v| attr_str(dwarf, unit, v))?;
         let mut r = RawStruct {
             qualified: String::new(),
-            name: String::new(),
+            name: name.to_string(),
             tag: e.tag(),
             matched: MatchKind::ExactPath,
             offset: off,
@@ -1010,7 +1197,7 @@ impl<'a> Resolver<'a> {
                 name: get(dw::DW_AT_name)
                     .and_then(|v| attr_str(dwarf, unit, v))
                     .map(str::to_string),
-                ty: get(dw::DW_AT_type).and_then(|v| ref_offset(&header, &v)),
+                ty: get(dw::DW_AT_type).and_then(|v| global_ref(src, &header, &v, &sigs)),
                 offset: get(dw::DW_AT_data_member_location)
                     .and_then(|v| member_location(&v, header.encoding()))
                     .unwrap_or(0),
@@ -1018,16 +1205,19 @@ impl<'a> Resolver<'a> {
                 data_bit_offset: get(dw::DW_AT_data_bit_offset).and_then(|v| v.udata_value()),
             });
         }
+        r.qualified = format!("{}{}", self.prefix(srcs, i, uoff), r.name);
         Some(r)
     }
 
     fn member_types(
         &mut self,
-        dwarf: &gimli::Dwarf<R<'a>>,
+        srcs: &[Source<'a>],
         ui: usize,
         uoff: UnitOffset,
     ) -> Vec<DebugInfoOffset> {
-        let Ok(unit) = self.unit(dwarf, ui) else {
+        let src = &srcs[self.headers[ui].2];
+        let sigs = self.sigs.clone();
+        let Ok(unit) = self.unit(srcs, ui) else {
             return Vec::new();
         };
         let mut out = Vec::new();
@@ -1045,7 +1235,7 @@ impl<'a> Resolver<'a> {
                     .attr_value(dw::DW_AT_type)
                     .ok()
                     .flatten()
-                    .and_then(|v| ref_offset(&unit.header, &v))
+                    .and_then(|v| global_ref(src, &unit.header, &v, &sigs))
                 {
                     out.push(t);
                 }
@@ -1054,19 +1244,14 @@ impl<'a> Resolver<'a> {
         out
     }
 
-    fn layout(
-        &mut self,
-        dwarf: &gimli::Dwarf<R<'a>>,
-        r: RawStruct,
-        copies: usize,
-    ) -> Result<Layout> {
+    fn layout(&mut self, srcs: &[Source<'a>], r: RawStruct, copies: usize) -> Result<Layout> {
         let mut members = Vec::new();
         for (i, m) in r.members.iter().enumerate() {
             let (type_name, size, align) = match m.ty {
                 Some(t) => (
-                    self.name(dwarf, t, 0),
-                    self.size(dwarf, t, 0).unwrap_or(0),
-                    self.align(dwarf, t, 0),
+                    self.name(srcs, t, 0),
+                    self.size(srcs, t, 0).unwrap_or(0),
+                    self.align(srcs, t, 0),
                 ),
                 None => ("void".to_string(), 0, 1),
             };

@@ -423,3 +423,101 @@ pub const HMAP_OFFSETS: &[(&str, u64)] = &[
     ("nevacuate", 32),
     ("extra", 40),
 ];
+
+/// Runs mapscope with a deadline: a hang fails the test instead of stalling the run.
+pub fn run_with_timeout(args: &[&std::ffi::OsStr], secs: u64) -> Output {
+    use std::process::Stdio;
+    let mut child = Command::new(MAPSCOPE)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn mapscope");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("mapscope {args:?} did not finish within {secs} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// A small C program with two structs, for split DWARF and debug-file tests.
+pub const C_POINTS: &str = "#include <stdio.h>
+struct point { int x; long y; char tag; };
+struct segment { struct point a, b; const char *name; };
+int main(void) { struct segment s = {{1, 2, 'a'}, {3, 4, 'b'}, \"s\"}; printf(\"%d\\n\", s.a.x); return 0; }
+";
+
+/// Compiles `src` (C) with gcc in `dir` (created) as `name`, with `flags`, and
+/// returns the binary. gcc is required: a missing compiler fails the test.
+pub fn gcc(dir: &Path, name: &str, src: &str, flags: &[&str]) -> PathBuf {
+    std::fs::create_dir_all(dir).expect("mkdir");
+    let c = dir.join(format!("{name}.c"));
+    std::fs::write(&c, src).expect("write C source");
+    let bin = dir.join(name);
+    let out = Command::new("gcc")
+        .current_dir(dir)
+        .args(flags)
+        .arg("-o")
+        .arg(&bin)
+        .arg(&c)
+        .output()
+        .expect("gcc is required for these tests");
+    assert!(
+        out.status.success(),
+        "gcc {flags:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    bin
+}
+
+/// Runs a tool (objcopy, strip, dwp) and asserts it succeeded.
+pub fn tool(cmd: &str, args: &[&std::ffi::OsStr]) {
+    let out = Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A fresh scratch directory for one test.
+pub fn scratch(name: &str) -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("mkdir scratch");
+    d
+}
+
+/// Asserts a clean failure: the exit code, one stderr line `mapscope: error: ...`
+/// without raw control characters, no panic, nothing on stdout. Returns the line.
+pub fn clean_error(out: &Output, code: i32, what: &str) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{what}: exit code; stderr: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{what}: panic: {stderr}");
+    let line = stderr.strip_suffix('\n').unwrap_or(&stderr);
+    assert!(
+        !line.contains('\n') && line.starts_with("mapscope: error: "),
+        "{what}: expected one error line, got {stderr:?}"
+    );
+    assert!(
+        !line.chars().any(|c| c.is_control()),
+        "{what}: raw control character in {line:?}"
+    );
+    assert!(out.stdout.is_empty(), "{what}: stdout should be empty");
+    line.to_string()
+}

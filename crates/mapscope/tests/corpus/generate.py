@@ -8,9 +8,10 @@ here by hand with a name starting with `fuzz-`.
 """
 import struct, zlib
 
-def elf(sections, shoff_override=None, shstrndx_override=None, truncate=None):
+def elf(sections, shoff_override=None, shstrndx_override=None, truncate=None, size_override=None):
     """A minimal little-endian ELF64 x86-64 executable with the given sections
-    [(name, type, flags, data)]; a null section and .shstrtab are added."""
+    [(name, type, flags, data)]; a null section and .shstrtab are added.
+    size_override {section index: sh_size} writes a size that does not match the data."""
     names = b"\0"
     offs = []
     for name, *_ in sections:
@@ -38,7 +39,8 @@ def elf(sections, shoff_override=None, shstrndx_override=None, truncate=None):
     ident = b"\x7fELF" + bytes([2, 1, 1, 0]) + b"\0" * 8
     hdr = ident + struct.pack("<HHIQQQIHHHHHH", 2, 62, 1, 0x401000, 0, shoff, 0, 64, 56, 0, 64, shnum, shstrndx)
     sh = b"\0" * 64
-    for noff, typ, flags, off, size in placed:
+    for i, (noff, typ, flags, off, size) in enumerate(placed):
+        size = (size_override or {}).get(i, size)
         sh += struct.pack("<IIQQQQIIQQ", noff, typ, flags, 0, off, size, 0, 0, 1, 0)
     out = hdr + body + sh
     if truncate is not None:
@@ -79,6 +81,25 @@ files = {
     "elf-compressed-huge-size.bin": elf([
         (".debug_abbrev", 1, 0, abbrev),
         (".debug_info", 1, SHF_COMPRESSED, struct.pack("<IIQQ", 1, 0, 1 << 60, 1) + zlib.compress(good_cu)),
+    ]),
+    # gimli describes this one on two lines; mapscope must say it on one.
+    "elf-abbrev-tag-zero.bin": elf([
+        (".debug_abbrev", 1, 0, bytes([1, 0x00, 0, 0x03, 0x08, 0, 0, 0])),
+        (".debug_info", 1, 0, good_cu),
+    ]),
+    # Nothing is compressed: the error must say the section runs past the end of the file.
+    "elf-section-past-eof.bin": elf([
+        (".debug_abbrev", 1, 0, abbrev),
+        (".debug_info", 1, 0, good_cu),
+    ], size_override={1: 0x10000}),
+    # A struct whose DW_FORM_strp name points past the end of .debug_str: damage,
+    # not "no struct type matches" (offsets and profile say so; the file has no
+    # functions or lines for symbols and lines to find).
+    "elf-strp-past-debug-str.bin": elf([
+        (".debug_abbrev", 1, 0, bytes([1, 0x11, 1, 0, 0, 2, 0x13, 0, 0x03, 0x0e, 0x0b, 0x0b, 0, 0, 0])),
+        (".debug_info", 1, 0, (lambda body: struct.pack("<I", len(body)) + body)(
+            struct.pack("<HIB", 4, 0, 8) + bytes([1, 2]) + struct.pack("<I", 0x100) + bytes([8, 0]))),
+        (".debug_str", 1, 0, b"x\0"),
     ]),
     "elf-minimal-valid-dwarf.bin": elf([
         (".debug_abbrev", 1, 0, abbrev),
