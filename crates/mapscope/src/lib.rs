@@ -18,11 +18,14 @@ pub mod types;
 
 pub use error::{Error, Result};
 pub mod cache;
+pub mod cfi;
 pub mod consts;
 pub mod frames;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod lines;
+pub mod locations;
 pub mod profile;
 pub mod strings;
 pub mod symbols;
+

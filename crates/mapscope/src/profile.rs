@@ -161,6 +161,8 @@ pub struct RoleFn {
     pub breakpoint_address: Option<u64>,
     /// Formal parameters with their places (for breakpoint conditions).
     pub params: Vec<frames::Param>,
+    /// CFA rules over the function's pcs, to turn `{"cfa": K}` places into register + offset.
+    pub cfa: Vec<crate::cfi::CfaRange>,
 }
 
 /// One address of a probe point.
@@ -535,6 +537,7 @@ fn roles(
                         size: f.size,
                         breakpoint_address: None,
                         params: Vec::new(),
+                        cfa: Vec::new(),
                     });
                 }
             }
@@ -551,6 +554,7 @@ fn add_frames(bin: &Binary<'_>, roles: &mut BTreeMap<String, Vec<RoleFn>>) -> Re
         if let Some(fi) = info.get(&f.address) {
             f.breakpoint_address = fi.breakpoint_address;
             f.params = fi.params.clone();
+            f.cfa = fi.cfa.clone();
         }
     }
     Ok(())

@@ -147,31 +147,145 @@ pub fn go_fixture() -> Option<PathBuf> {
 }
 
 fn go_build(src: &Path, name: &str) -> Option<PathBuf> {
-    {
+    let Some(go) = go() else {
+        eprintln!("note: Go 1.19 not installed, skipping Go tests");
+        return None;
+    };
+    Some(go_build_with(&go, &[], src, name, &[]))
+}
+
+/// Builds tests/go/maps.go with Go 1.19 and `-gcflags=all=-N -l` (parameters spilled early).
+pub fn go_binary_noopt() -> Option<PathBuf> {
+    static BIN: OnceLock<Option<PathBuf>> = OnceLock::new();
+    BIN.get_or_init(|| {
         let Some(go) = go() else {
             eprintln!("note: Go 1.19 not installed, skipping Go tests");
             return None;
         };
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("go");
-        std::fs::create_dir_all(&dir).ok()?;
-        let bin = dir.join(name);
-        let out = Command::new(go)
-            .arg("build")
-            .arg("-o")
-            .arg(&bin)
-            .arg(src)
-            .env("GOCACHE", dir.join("cache"))
-            .env("GOPATH", dir.join("gopath"))
-            .env("GO111MODULE", "off")
-            .output()
-            .expect("spawn go");
-        assert!(
-            out.status.success(),
-            "go build failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Some(bin)
+        Some(go_build_with(
+            &go,
+            &[],
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/go/maps.go"),
+            "maps-noopt",
+            &["-gcflags=all=-N -l"],
+        ))
+    })
+    .clone()
+}
+
+/// Builds `src` with the `go` command at `go`, extra environment and build flags.
+pub fn go_build_with(
+    go: &Path,
+    env: &[(&str, &str)],
+    src: &Path,
+    name: &str,
+    flags: &[&str],
+) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("go");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let bin = dir.join(name);
+    let out = Command::new(go)
+        .arg("build")
+        .arg("-o")
+        .arg(&bin)
+        .args(flags)
+        .arg(src)
+        .env("GOCACHE", dir.join("cache"))
+        .env("GOPATH", dir.join("gopath"))
+        .env("GO111MODULE", "off")
+        .env("GOTOOLCHAIN", "local")
+        .envs(env.iter().copied())
+        .output()
+        .expect("spawn go");
+    assert!(
+        out.status.success(),
+        "go build {name} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    bin
+}
+
+/// The Go toolchains the tests use besides Debian's 1.19: (version, extra environment).
+/// 1.24 and 1.25 default to Swiss tables; `GOEXPERIMENT=noswissmap` restores classic maps.
+pub const OTHER_GO: &[(&str, &[(&str, &str)])] = &[
+    ("go1.20.14", &[]),
+    ("go1.21.13", &[]),
+    ("go1.22.12", &[]),
+    ("go1.23.12", &[]),
+    ("go1.24.13", &[("GOEXPERIMENT", "noswissmap")]),
+    ("go1.25.7", &[("GOEXPERIMENT", "noswissmap")]),
+];
+
+/// The `go` binary of toolchain `version` when the go command already has it cached
+/// (`GOPROXY=off`: never downloads). Prints a skip line otherwise.
+pub fn cached_toolchain(version: &str) -> Option<PathBuf> {
+    let out = Command::new("go")
+        .args(["env", "GOROOT"])
+        .env("GOTOOLCHAIN", version)
+        .env("GOPROXY", "off")
+        .env_remove("GOEXPERIMENT")
+        .output();
+    let root = match out {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_string(),
+        _ => {
+            eprintln!(
+                "skip: Go toolchain {version} is not cached (GOTOOLCHAIN={version} go version)"
+            );
+            return None;
+        }
+    };
+    let go = Path::new(&root).join("bin/go");
+    let ok = Command::new(&go)
+        .arg("version")
+        .env("GOTOOLCHAIN", "local")
+        .output()
+        .map(|o| {
+            o.status.success()
+                && String::from_utf8_lossy(&o.stdout).contains(&format!("{version} "))
+        })
+        .unwrap_or(false);
+    if !ok {
+        eprintln!("skip: {} is not Go {version}", go.display());
+        return None;
     }
+    Some(go)
+}
+
+/// Builds tests/go/maps.go with toolchain `version` (optimised), when it is cached.
+pub fn go_binary_version(version: &str) -> Option<PathBuf> {
+    let (_, env) = OTHER_GO.iter().find(|(v, _)| *v == version)?;
+    let go = cached_toolchain(version)?;
+    Some(go_build_with(
+        &go,
+        env,
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/go/maps.go"),
+        &format!("maps-{version}"),
+        &[],
+    ))
+}
+
+/// Instruction addresses of `[start, end)` according to objdump.
+pub fn instructions(bin: &Path, start: u64, end: u64) -> Vec<u64> {
+    let out = sh(
+        "objdump",
+        &[
+            "-d",
+            "--no-show-raw-insn",
+            &format!("--start-address={start:#x}"),
+            &format!("--stop-address={end:#x}"),
+            bin.to_str().expect("path"),
+        ],
+    );
+    out.lines()
+        .filter_map(|l| {
+            let (a, rest) = l.trim_start().split_once(':')?;
+            if rest.trim().is_empty() || rest.contains(".byte") || rest.contains("(bad)") {
+                return None;
+            }
+            u64::from_str_radix(a.trim(), 16).ok()
+        })
+        .filter(|a| (start..end).contains(a))
+        .collect()
 }
 
 /// A fixture binary from the workspace's target/debug, when built.
