@@ -98,6 +98,25 @@ locations; when the line has no code, the next line that has some is used.")]
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Parameters and local variables in scope at addresses, with their places there.
+    #[command(after_help = "Examples:
+  mapscope variables prog.go.bin 0x40f7d0
+  mapscope variables prog.go.bin 0x40f7d0 0x4101e0 --json
+
+ADDR is a link-time address (0x hex or decimal), as in `nm`: subtract the load base of a
+PIE binary first. For each address: the innermost function and the inlined calls containing
+it, each with its parameters and locals (those of enclosing lexical blocks only), their
+types, sizes and places at exactly that address (null: optimised out there).")]
+    Variables {
+        /// The ELF binary.
+        bin: PathBuf,
+        /// Addresses (0x hex or decimal).
+        #[arg(required = true)]
+        addrs: Vec<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Benchmark floor: read (and decompress) all .debug_* sections once.
     #[command(hide = true)]
     ReadSections { bin: PathBuf },
@@ -173,6 +192,24 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
                 Some(p) => std::fs::write(&p, text)
                     .map_err(|e| Error::Output(format!("{}: {e}", p.display()))),
                 None => write_out(out, &text),
+            }
+        }
+        Command::Variables { bin, addrs, json } => {
+            let parsed = addrs
+                .iter()
+                .map(|a| {
+                    mapscope::lines::parse_addr(a).ok_or_else(|| {
+                        Error::Usage(format!("`{a}` is not an address (0x... or decimal)"))
+                    })
+                })
+                .collect::<Result<Vec<u64>>>()?;
+            let file = MappedFile::open(&bin)?;
+            let binary = Binary::parse(&file)?;
+            let res = mapscope::variables::at(&binary, &parsed)?;
+            if json {
+                write_out(out, &to_json(&res)?)
+            } else {
+                write_out(out, &mapscope::variables::render(&res))
             }
         }
         Command::ReadSections { bin } => {

@@ -214,13 +214,14 @@ pub fn unit_prologues(unit: &gimli::Unit<R<'_>>, wanted: &HashSet<u64>) -> Resul
                 out.push((row.address(), row.address()));
                 current = None;
             }
-            continue;
-        }
-        if let Some((entry, entry_line)) = current {
+        } else if let Some((entry, entry_line)) = current {
             if row.prologue_end() || (row.is_stmt() && line != entry_line && line != 0) {
                 out.push((entry, row.address()));
                 current = None;
             }
+        }
+        if out.len() == wanted.len() && current.is_none() {
+            break; // all found: the rest of a large unit's program need not be decoded
         }
     }
     Ok(out)

@@ -28,4 +28,4 @@ pub mod locations;
 pub mod profile;
 pub mod strings;
 pub mod symbols;
-
+pub mod variables;

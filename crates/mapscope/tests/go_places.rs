@@ -6,7 +6,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use common::*;
 use serde_json::{json, Value};
@@ -184,35 +183,6 @@ fn stop_spec(f: &Value, pc: u64, names: &[&str]) -> Value {
         })
         .collect();
     json!({"pc": pc, "cfa": cfa, "vars": vars})
-}
-
-/// Runs `bin` under gdb with the harness, stopping at `stops`; returns one record per stop.
-pub fn run_harness(bin: &Path, stops: Vec<Value>, tag: &str) -> Vec<Value> {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("harness");
-    std::fs::create_dir_all(&dir).unwrap();
-    let spec_path = dir.join(format!("{tag}.spec.json"));
-    let out_path = dir.join(format!("{tag}.out.jsonl"));
-    let _ = std::fs::remove_file(&out_path);
-    let spec = json!({"out": out_path, "max_hits": 2, "stops": stops});
-    std::fs::write(&spec_path, spec.to_string()).unwrap();
-    let harness = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/gdb/check_places.py");
-    let out = Command::new("gdb")
-        .args(["-nx", "-batch", "-iex", "set auto-load no", "-x"])
-        .arg(&harness)
-        .arg(bin)
-        .env("MAPSCOPE_CHECK", &spec_path)
-        .output()
-        .expect("spawn gdb");
-    let text = std::fs::read_to_string(&out_path).unwrap_or_else(|_| {
-        panic!(
-            "gdb wrote no records: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    text.lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 #[test]

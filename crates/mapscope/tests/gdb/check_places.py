@@ -5,7 +5,8 @@
 # Input: the JSON file named by $MAPSCOPE_CHECK:
 #   {"out": PATH, "max_hits": N, "stops": [{"pc": N, "cfa": {register, offset} | null,
 #     "vars": [{"name": S, "size": N, "location": LOC | null}],
-#     "reads": [{"label": S, "location": LOC, "size": N}]}]}
+#     "reads": [{"label": S, "location": LOC, "size": N}],
+#     "frames": [{"function": S, "vars": [{"name", "size", "location"}]}]  (innermost first)}]}
 # Output: one JSON object per stop and line in "out".
 import json
 import os
@@ -42,7 +43,7 @@ def our_value(loc, size, cfa):
     if "register" in loc:
         return reg(loc["register"]) & ((1 << (8 * size)) - 1)
     if "address" in loc:
-        return mem(loc["address"], size)
+        return mem(BASE + loc["address"], size)
     raise ValueError(loc)
 
 
@@ -64,9 +65,55 @@ def gdb_value(name):
         return "error: " + str(e)
 
 
+def symbol_value(sym, frame):
+    try:
+        v = sym.value(frame)
+        if v.is_optimized_out:
+            return "optimized out"
+        if v.type.sizeof > 8 or v.type.strip_typedefs().code in (gdb.TYPE_CODE_STRUCT, gdb.TYPE_CODE_ARRAY):
+            return "aggregate"
+        return int(v) & (2**64 - 1)
+    except (gdb.error, ValueError, TypeError) as e:
+        return "error: " + str(e)
+
+
+def gdb_frames():
+    """gdb's inline chain at the stop, innermost first, from its blocks at the pc (gdb hides
+    inline frames whose entry is the breakpoint address, so frames would not show them): each
+    function block and the lexical blocks inside it, with their symbols."""
+    frame = gdb.newest_frame()
+    out = []
+    syms = {}
+    b = gdb.block_for_pc(frame.pc())
+    while b is not None and not b.is_static and not b.is_global:
+        for sym in b:
+            if (sym.is_argument or sym.is_variable) and sym.name not in syms:
+                syms[sym.name] = symbol_value(sym, frame)
+        if b.function is not None:
+            out.append({"function": b.function.name, "vars": syms})
+            syms = {}
+        b = b.superblock
+    return out
+
+
+def load_base():
+    """0 for fixed-address executables (Go); the load address of a PIE (gomap fixtures), whose
+    profile addresses are link-time addresses."""
+    path = gdb.current_progspace().filename
+    with open(path, "rb") as f:
+        if int.from_bytes(f.read(18)[16:18], "little") != 3:  # ET_DYN
+            return 0
+    real = os.path.realpath(path)
+    for line in gdb.execute("info proc mappings", to_string=True).splitlines():
+        parts = line.split()
+        if len(parts) >= 5 and parts[-1] == real and int(parts[3], 16) == 0:
+            return int(parts[0], 16)
+    raise RuntimeError("no mapping of " + real)
+
+
 class Stop(gdb.Breakpoint):
     def __init__(self, spec):
-        super().__init__("*%#x" % spec["pc"], internal=True)
+        super().__init__("*%#x" % (BASE + spec["pc"]), internal=True)
         self.spec = spec
         self.hits = 0
 
@@ -88,6 +135,21 @@ class Stop(gdb.Breakpoint):
                 rec["reads"]["gdb:" + expr] = int(gdb.parse_and_eval(expr)) & (2**64 - 1)
             except gdb.error as e:
                 rec["reads"]["gdb:" + expr] = "error: " + str(e)
+        if "frames" in s:
+            rec["gdb_frames"] = gdb_frames()
+            rec["our_frames"] = []
+            for fr in s["frames"]:
+                vals = {}
+                for v in fr["vars"]:
+                    loc = v["location"]
+                    if loc is None or v["size"] is None or v["size"] > 8:
+                        vals[v["name"]] = None
+                        continue
+                    try:
+                        vals[v["name"]] = our_value(loc, v["size"], s.get("cfa"))
+                    except gdb.error as e:
+                        vals[v["name"]] = "error: " + str(e)
+                rec["our_frames"].append({"function": fr["function"], "vars": vals})
         OUT.write(json.dumps(rec) + "\n")
         OUT.flush()
         return False
@@ -96,8 +158,10 @@ class Stop(gdb.Breakpoint):
 gdb.execute("set pagination off")
 gdb.execute("set confirm off")
 gdb.execute("handle SIGURG nostop noprint pass")
+gdb.execute("starti")
+BASE = load_base()
 for spec in SPEC["stops"]:
     Stop(spec)
-gdb.execute("run")
+gdb.execute("continue")
 OUT.close()
 gdb.execute("quit 0")
