@@ -32,6 +32,7 @@ impl<K, V> Clone for Slot<K, V> {
 impl<K, V> Copy for Slot<K, V> {}
 
 /// Sets `key` to `value` (Go's `mapassign`).
+// role: assign
 #[inline(never)]
 pub unsafe fn assign<K: Eq, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>, key: K, value: V) {
     if flags(h) & HASH_WRITING != 0 {
@@ -64,6 +65,7 @@ pub unsafe fn assign<K: Eq, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>, key: K, va
 }
 
 /// [`assign`] for 8-byte keys compared as integers (Go's `mapassign_fast64`).
+// role: assign
 #[inline(never)]
 pub unsafe fn assign_fast64<K: Fast64Key, V>(
     t: &MapType<K, V>,
@@ -128,6 +130,7 @@ pub unsafe fn assign_fast64<K: Fast64Key, V>(
 }
 
 /// [`assign`] for string keys (Go's `mapassign_faststr`).
+// role: assign
 #[inline(never)]
 pub unsafe fn assign_faststr<K: FastStrKey, V>(
     t: &MapType<K, V>,
