@@ -117,6 +117,14 @@ types, sizes and places at exactly that address (null: optimised out there).")]
         #[arg(long)]
         json: bool,
     },
+    /// The Go probe table: the probe anchors in the runtime sources of each GOROOT, as JSON
+    /// (crates/mapscope/src/go_probe_table.json is this output for the tested versions).
+    #[command(hide = true)]
+    GoProbeTable {
+        /// GOROOT directories.
+        #[arg(required = true)]
+        goroots: Vec<PathBuf>,
+    },
     /// Benchmark floor: read (and decompress) all .debug_* sections once.
     #[command(hide = true)]
     ReadSections { bin: PathBuf },
@@ -211,6 +219,10 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             } else {
                 write_out(out, &mapscope::variables::render(&res))
             }
+        }
+        Command::GoProbeTable { goroots } => {
+            let table = mapscope::go_probes::table_for(&goroots)?;
+            write_out(out, &to_json(&table)?)
         }
         Command::ReadSections { bin } => {
             let file = MappedFile::open(&bin)?;

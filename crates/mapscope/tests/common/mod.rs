@@ -540,12 +540,34 @@ pub const HMAP_OFFSETS: &[(&str, u64)] = &[
 
 /// Runs `bin` under gdb with tests/gdb/check_places.py, stopping at `stops`; returns one record per stop.
 pub fn run_harness(bin: &Path, stops: Vec<serde_json::Value>, tag: &str) -> Vec<serde_json::Value> {
+    run_harness_with(bin, stops, tag, 2, None)
+}
+
+/// [`run_harness`] recording up to `max_hits` stops per pc.
+pub fn run_harness_hits(
+    bin: &Path,
+    stops: Vec<serde_json::Value>,
+    tag: &str,
+    max_hits: usize,
+) -> Vec<serde_json::Value> {
+    run_harness_with(bin, stops, tag, max_hits, None)
+}
+
+/// [`run_harness`] with a hit limit and, when `g` (a profile's `runtime`) is given, the
+/// goroutine checks at every stop.
+pub fn run_harness_with(
+    bin: &Path,
+    stops: Vec<serde_json::Value>,
+    tag: &str,
+    max_hits: usize,
+    g: Option<serde_json::Value>,
+) -> Vec<serde_json::Value> {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("harness");
     std::fs::create_dir_all(&dir).unwrap();
     let spec_path = dir.join(format!("{tag}.spec.json"));
     let out_path = dir.join(format!("{tag}.out.jsonl"));
     let _ = std::fs::remove_file(&out_path);
-    let spec = serde_json::json!({"out": out_path, "max_hits": 2, "stops": stops});
+    let spec = serde_json::json!({"out": out_path, "max_hits": max_hits, "stops": stops, "g": g});
     std::fs::write(&spec_path, spec.to_string()).unwrap();
     let harness = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/gdb/check_places.py");
     let out = Command::new("gdb")
@@ -565,4 +587,37 @@ pub fn run_harness(bin: &Path, stops: Vec<serde_json::Value>, tag: &str) -> Vec<
     text.lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
+}
+
+/// Runs mapscope with extra environment and parses its JSON stdout, asserting success.
+pub fn json_env(args: &[&str], env: &[(&str, &str)]) -> serde_json::Value {
+    let out = Command::new(MAPSCOPE)
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("spawn mapscope");
+    assert!(
+        out.status.success(),
+        "mapscope {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("valid JSON")
+}
+
+/// Go binaries to test: Debian's 1.19 (optimised and `-N -l`) and each cached toolchain of
+/// [`OTHER_GO`], as (label, binary).
+pub fn all_go_binaries() -> Vec<(String, PathBuf)> {
+    let mut v = Vec::new();
+    if let Some(b) = go_binary() {
+        v.push(("go1.19".to_string(), b));
+    }
+    if let Some(b) = go_binary_noopt() {
+        v.push(("go1.19 -N -l".to_string(), b));
+    }
+    for (version, _) in OTHER_GO {
+        if let Some(b) = go_binary_version(version) {
+            v.push((version.to_string(), b));
+        }
+    }
+    v
 }

@@ -6,7 +6,10 @@
 #   {"out": PATH, "max_hits": N, "stops": [{"pc": N, "cfa": {register, offset} | null,
 #     "vars": [{"name": S, "size": N, "location": LOC | null}],
 #     "reads": [{"label": S, "location": LOC, "size": N}],
-#     "frames": [{"function": S, "vars": [{"name", "size", "location"}]}]  (innermost first)}]}
+#     "frames": [{"function": S, "vars": [{"name", "size", "location"}]}]  (innermost first),
+#     "gdb_exprs": [S]  (evaluated by gdb in the stopped frame),
+#     "commands": [S], "silent": bool, "max_hits": N  (gdb commands run first; no record)}],
+#   "g": {profile "runtime" section} | absent}
 # Output: one JSON object per stop and line in "out".
 import json
 import os
@@ -111,6 +114,26 @@ def load_base():
     raise RuntimeError("no mapping of " + real)
 
 
+def goroutine(rt):
+    """The current g found the profile's ways, the fields read at the profile's offsets, and
+    gdb's own view of the thread."""
+    tls = rt["g_tls"]
+    g = mem(reg(tls["register"]) + tls["offset"], 8)
+    out = {"tls_g": g, "lwp": gdb.selected_thread().ptid[1]}
+    if rt.get("g_register"):
+        out["reg_g"] = reg(rt["g_register"])
+    gf, mf = rt["g"]["fields"], rt["m"]["fields"]
+    if g:
+        out["goid"] = mem(g + gf["goid"]["offset"], gf["goid"]["size"])
+        m = mem(g + gf["m"]["offset"], 8)
+        out["m"] = m
+        if m:
+            out["procid"] = mem(m + mf["procid"]["offset"], mf["procid"]["size"])
+            out["curg"] = mem(m + mf["curg"]["offset"], 8)
+            out["mid"] = mem(m + mf["id"]["offset"], mf["id"]["size"])
+    return out
+
+
 class Stop(gdb.Breakpoint):
     def __init__(self, spec):
         super().__init__("*%#x" % (BASE + spec["pc"]), internal=True)
@@ -119,9 +142,16 @@ class Stop(gdb.Breakpoint):
 
     def stop(self):
         self.hits += 1
-        if self.hits >= SPEC.get("max_hits", 2):
-            self.enabled = False
         s = self.spec
+        if self.hits >= s.get("max_hits", SPEC.get("max_hits", 2)):
+            self.enabled = False
+        for cmd in s.get("commands", []):
+            try:
+                gdb.execute(cmd, to_string=True)
+            except gdb.error:
+                pass
+        if s.get("silent"):
+            return False
         rec = {"pc": s["pc"], "gdb_cfa": gdb_cfa(), "our_cfa": None, "vars": [], "reads": {}}
         if s.get("cfa"):
             rec["our_cfa"] = reg(s["cfa"]["register"]) + s["cfa"]["offset"]
@@ -135,6 +165,8 @@ class Stop(gdb.Breakpoint):
                 rec["reads"]["gdb:" + expr] = int(gdb.parse_and_eval(expr)) & (2**64 - 1)
             except gdb.error as e:
                 rec["reads"]["gdb:" + expr] = "error: " + str(e)
+        if SPEC.get("g"):
+            rec["g"] = goroutine(SPEC["g"])
         if "frames" in s:
             rec["gdb_frames"] = gdb_frames()
             rec["our_frames"] = []
