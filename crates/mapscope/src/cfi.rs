@@ -131,13 +131,26 @@ impl<'d> Cfi<'d> {
             Kind::DebugFrame => rows(&self.debug_frame(), &self.bases, offset, self.arch),
             Kind::EhFrame => rows(&self.eh_frame(), &self.bases, offset, self.arch),
         };
-        rows.into_iter()
-            .filter_map(|mut r| {
-                r.low = r.low.max(low);
-                r.high = r.high.min(high);
-                (r.low < r.high).then_some(r)
-            })
-            .collect()
+        let mut out: Vec<CfaRange> = Vec::new();
+        for mut r in rows {
+            r.low = r.low.max(low);
+            r.high = r.high.min(high);
+            if r.low >= r.high {
+                continue;
+            }
+            // Rows that only change other registers' rules repeat the CFA rule: join them.
+            match out.last_mut() {
+                Some(last)
+                    if last.high == r.low
+                        && last.register == r.register
+                        && last.offset == r.offset =>
+                {
+                    last.high = r.high
+                }
+                _ => out.push(r),
+            }
+        }
+        out
     }
 
     /// The CFA rule at `pc`.
