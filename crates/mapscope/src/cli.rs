@@ -106,16 +106,23 @@ locations; when the line has no code, the next line that has some is used.")]
 ADDR is a link-time address (0x hex or decimal), as in `nm`: subtract the load base of a
 PIE binary first. For each address: the innermost function and the inlined calls containing
 it, each with its parameters and locals (those of enclosing lexical blocks only), their
-types, sizes and places at exactly that address (null: optimised out there).")]
+types, sizes and places at exactly that address (null: optimised out there).
+
+With --stdin, loads the binary once and answers addresses read from standard input, one
+per line, with one JSON line each ({\"query\", \"error\"} for a bad one), until end of input:
+for a debugger that asks at every stop.")]
     Variables {
         /// The ELF binary.
         bin: PathBuf,
         /// Addresses (0x hex or decimal).
-        #[arg(required = true)]
+        #[arg(required_unless_present = "stdin")]
         addrs: Vec<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Read addresses from standard input, answer each with one JSON line.
+        #[arg(long, conflicts_with = "addrs")]
+        stdin: bool,
     },
     /// The Go probe table: the probe anchors in the runtime sources of each GOROOT, as JSON
     /// (crates/mapscope/src/go_probe_table.json is this output for the tested versions).
@@ -202,7 +209,17 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
                 None => write_out(out, &text),
             }
         }
-        Command::Variables { bin, addrs, json } => {
+        Command::Variables {
+            bin, stdin: true, ..
+        } => {
+            let file = MappedFile::open(&bin)?;
+            let binary = Binary::parse(&file)?;
+            let mut input = std::io::stdin().lock();
+            mapscope::variables::serve(&binary, &mut input, out)
+        }
+        Command::Variables {
+            bin, addrs, json, ..
+        } => {
             let parsed = addrs
                 .iter()
                 .map(|a| {

@@ -76,55 +76,105 @@ pub struct AtAddress {
 /// Variables in scope at each of `addrs` (link-time addresses).
 pub fn at(bin: &Binary<'_>, addrs: &[u64]) -> Result<Vec<AtAddress>> {
     let dwarf = bin.dwarf();
-    let arch = Arch::of(bin.object());
     let index = TypeIndex::new(bin)?;
     let mut units = Units::new(&dwarf)?;
-    let mut cfi: Option<Option<Cfi<'_>>> = None;
-    let mut out = Vec::new();
-    for &addr in addrs {
-        let not_found = || Error::NotFound(format!("no function contains {addr:#x}"));
-        let Some(ui) = units.containing(addr)? else {
-            return Err(not_found());
-        };
-        let unit = units.unit(ui)?;
-        let Some(mut found) = scope_chain(&dwarf, unit, addr, arch)? else {
-            return Err(not_found());
-        };
-        if found.needs_prologue {
-            let entry = found.entry;
-            found.prologue_end = crate::frames::unit_prologues(unit, &HashSet::from([entry]))?
-                .into_iter()
-                .find(|(e, _)| *e == entry)
-                .map(|(_, bp)| bp);
+    let cfi = Cfi::load(bin)?;
+    let arch = Arch::of(bin.object());
+    addrs
+        .iter()
+        .map(|&addr| one(&dwarf, &mut units, &index, cfi.as_ref(), arch, addr))
+        .collect()
+}
+
+/// Answers addresses read from `input`, one per line, with one JSON line each on `output`,
+/// loading the binary once: `{"address": N, ...}` as [`at`] gives, or
+/// `{"query": LINE, "error": MESSAGE}`. Ends at the end of the input.
+pub fn serve(
+    bin: &Binary<'_>,
+    input: &mut dyn std::io::BufRead,
+    output: &mut dyn std::io::Write,
+) -> Result<()> {
+    let dwarf = bin.dwarf();
+    let index = TypeIndex::new(bin)?;
+    let mut units = Units::new(&dwarf)?;
+    let cfi = Cfi::load(bin)?;
+    let arch = Arch::of(bin.object());
+    let io = |e: std::io::Error| Error::Output(e.to_string());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if input.read_line(&mut line).map_err(io)? == 0 {
+            return Ok(());
         }
-        let mut frames = Vec::new();
-        let mut names = Vec::new();
-        for f in &mut found.frames {
-            names.push(frame_name(&dwarf, &mut units, f)?);
-            add_abstract_vars(&mut units, f)?;
+        let query = line.trim();
+        if query.is_empty() {
+            continue;
         }
-        for (f, name) in found.frames.iter().zip(&names).rev() {
-            let mut variables = Vec::new();
-            for v in &f.vars {
-                variables.push(variable(
-                    &dwarf, &mut units, ui, v, &found, addr, arch, &index,
-                )?);
+        let answer = match crate::lines::parse_addr(query) {
+            None => Err(Error::Usage(format!(
+                "`{query}` is not an address (0x... or decimal)"
+            ))),
+            Some(addr) => one(&dwarf, &mut units, &index, cfi.as_ref(), arch, addr),
+        };
+        let text = match answer {
+            Ok(a) => serde_json::to_string(&a),
+            Err(e) => {
+                serde_json::to_string(&serde_json::json!({"query": query, "error": e.to_string()}))
             }
-            frames.push(Frame {
-                function: name.clone(),
-                inlined: f.inlined,
-                variables,
-            });
         }
-        let cfi = cfi.get_or_insert_with(|| Cfi::load(bin).ok().flatten());
-        out.push(AtAddress {
-            address: addr,
-            function: names.first().cloned().unwrap_or_default(),
-            cfa: cfi.as_ref().and_then(|c| c.at(addr)),
-            frames,
+        .map_err(|e| Error::Output(e.to_string()))?;
+        writeln!(output, "{text}").map_err(io)?;
+        output.flush().map_err(io)?;
+    }
+}
+
+/// The answer for one address.
+fn one<'a>(
+    dwarf: &gimli::Dwarf<R<'a>>,
+    units: &mut Units<'_, 'a>,
+    index: &TypeIndex<'_>,
+    cfi: Option<&Cfi<'_>>,
+    arch: Arch,
+    addr: u64,
+) -> Result<AtAddress> {
+    let not_found = || Error::NotFound(format!("no function contains {addr:#x}"));
+    let Some(ui) = units.containing(addr)? else {
+        return Err(not_found());
+    };
+    let unit = units.unit(ui)?;
+    let Some(mut found) = scope_chain(dwarf, unit, addr, arch)? else {
+        return Err(not_found());
+    };
+    if found.needs_prologue {
+        let entry = found.entry;
+        found.prologue_end = crate::frames::unit_prologues(unit, &HashSet::from([entry]))?
+            .into_iter()
+            .find(|(e, _)| *e == entry)
+            .map(|(_, bp)| bp);
+    }
+    let mut frames = Vec::new();
+    let mut names = Vec::new();
+    for f in &mut found.frames {
+        names.push(frame_name(dwarf, units, f)?);
+        add_abstract_vars(units, f)?;
+    }
+    for (f, name) in found.frames.iter().zip(&names).rev() {
+        let mut variables = Vec::new();
+        for v in &f.vars {
+            variables.push(variable(dwarf, units, ui, v, &found, addr, arch, index)?);
+        }
+        frames.push(Frame {
+            function: name.clone(),
+            inlined: f.inlined,
+            variables,
         });
     }
-    Ok(out)
+    Ok(AtAddress {
+        address: addr,
+        function: names.first().cloned().unwrap_or_default(),
+        cfa: cfi.and_then(|c| c.at(addr)),
+        frames,
+    })
 }
 
 /// A variable DIE in scope, before its place is evaluated.

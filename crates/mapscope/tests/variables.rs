@@ -263,6 +263,35 @@ fn variables_json_shape_and_errors() {
     // Text output names the function.
     assert!(ok(&["variables", b, &format!("{bp}")]).contains("runtime.mapassign_fast64"));
 
+    // --stdin: the same answers, one JSON line per address, errors as lines, until EOF.
+    let mut child = std::process::Command::new(MAPSCOPE)
+        .args(["variables", b, "--stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut input = child.stdin.take().unwrap();
+        writeln!(input, "{bp:#x}\nzz\n\n0xdeadbeef\n{bp}").unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert_eq!(lines[0], *at);
+    assert_eq!(lines[3], *at);
+    assert_eq!(lines[1]["query"], "zz");
+    assert!(lines[1]["error"]
+        .as_str()
+        .unwrap()
+        .contains("not an address"));
+    assert_eq!(lines[2]["error"], "no function contains 0xdeadbeef");
+
     // Errors: one line, non-zero exit, no panic.
     let out = run(&["variables", b, "0xdeadbeef"]);
     assert_eq!(out.status.code(), Some(1));
