@@ -1,12 +1,16 @@
-//! mapscope: a DWARF inspector for ELF binaries, and the map-target profile
-//! for gomap and Go 1.19 programs.
+//! mapscope: a DWARF inspector for ELF binaries, and the map-target profile for gomap
+//! programs and Go programs with classic maps (Go 1.19-1.23, 1.24-1.25 with `noswissmap`).
 //!
 //! - [`loader`]: ELF + DWARF sections (decompressed), build-id.
 //! - [`types`]: struct layouts by name ([`names`] has the matching rules).
 //! - [`symbols`]: functions from the symbol table, with source locations and inlined instances.
 //! - [`lines`]: address → file:line (with inline chain) and file:line → addresses.
-//! - [`frames`]: where a function's prologue ends and where its parameters live.
-//! - [`profile`]: the map-target profile (docs/profile.md).
+//! - [`locations`]: places of variables at a pc (location lists) in a closed set of forms;
+//!   [`cfi`]: the CFA rule at a pc.
+//! - [`frames`]: where a function's prologue ends and where its parameters live, by pc.
+//! - [`variables`]: everything in scope at a pc, with places (`mapscope variables`).
+//! - [`profile`]: the map-target profile (docs/profile.md), built from [`map_layouts`],
+//!   [`roles`], [`consts`], [`gomap_probes`], [`go_probes`], [`go_types`], [`go_runtime`].
 //! - [`strings`]: where string values keep their bytes and length.
 //! - [`error`]: the error type and exit codes.
 
