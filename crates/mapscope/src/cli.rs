@@ -122,6 +122,40 @@ checkout that holds the scenario. docs/scenarios.md describes scenarios.")]
         #[arg(long)]
         bless: bool,
     },
+    /// Parameters and local variables in scope at addresses, with their places there.
+    #[command(after_help = "Examples:
+  mapscope variables prog.go.bin 0x40f7d0
+  mapscope variables prog.go.bin 0x40f7d0 0x4101e0 --json
+
+ADDR is a link-time address (0x hex or decimal), as in `nm`: subtract the load base of a
+PIE binary first. For each address: the innermost function and the inlined calls containing
+it, each with its parameters and locals (those of enclosing lexical blocks only), their
+types, sizes and places at exactly that address (null: optimised out there).
+
+With --stdin, loads the binary once and answers addresses read from standard input, one
+per line, with one JSON line each ({\"query\", \"error\"} for a bad one), until end of input:
+for a debugger that asks at every stop.")]
+    Variables {
+        /// The ELF binary.
+        bin: PathBuf,
+        /// Addresses (0x hex or decimal).
+        #[arg(required_unless_present = "stdin")]
+        addrs: Vec<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Read addresses from standard input, answer each with one JSON line.
+        #[arg(long, conflicts_with = "addrs")]
+        stdin: bool,
+    },
+    /// The Go probe table: the probe anchors in the runtime sources of each GOROOT, as JSON
+    /// (crates/mapscope/src/go_probe_table.json is this output for the tested versions).
+    #[command(hide = true)]
+    GoProbeTable {
+        /// GOROOT directories.
+        #[arg(required = true)]
+        goroots: Vec<PathBuf>,
+    },
     /// Benchmark floor: read (and decompress) all .debug_* sections once.
     #[command(hide = true)]
     ReadSections { bin: PathBuf },
@@ -205,6 +239,38 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             transcript,
             bless,
         } => crate::frontends::replay(&scenario, debugger, transcript.as_deref(), bless),
+        Command::Variables {
+            bin, stdin: true, ..
+        } => {
+            let file = MappedFile::open(&bin)?;
+            let binary = Binary::parse(&file)?;
+            let mut input = std::io::stdin().lock();
+            mapscope::variables::serve(&binary, &mut input, out)
+        }
+        Command::Variables {
+            bin, addrs, json, ..
+        } => {
+            let parsed = addrs
+                .iter()
+                .map(|a| {
+                    mapscope::lines::parse_addr(a).ok_or_else(|| {
+                        Error::Usage(format!("`{a}` is not an address (0x... or decimal)"))
+                    })
+                })
+                .collect::<Result<Vec<u64>>>()?;
+            let file = MappedFile::open(&bin)?;
+            let binary = Binary::parse(&file)?;
+            let res = mapscope::variables::at(&binary, &parsed)?;
+            if json {
+                write_out(out, &to_json(&res)?)
+            } else {
+                write_out(out, &mapscope::variables::render(&res))
+            }
+        }
+        Command::GoProbeTable { goroots } => {
+            let table = mapscope::go_probes::table_for(&goroots)?;
+            write_out(out, &to_json(&table)?)
+        }
         Command::ReadSections { bin } => {
             let file = MappedFile::open(&bin)?;
             let binary = Binary::parse(&file)?;

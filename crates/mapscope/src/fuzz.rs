@@ -33,5 +33,5 @@ pub fn exercise(data: &[u8]) {
             let _ = ctx.frames(addr);
         }
     }
-    let _ = crate::consts::go_constants(&bin);
+    let _ = crate::consts::go_constants(&bin, crate::consts::GO_PREFIXES);
 }

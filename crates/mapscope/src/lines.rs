@@ -309,7 +309,8 @@ pub enum Answer {
     },
 }
 
-fn parse_addr(s: &str) -> Option<u64> {
+/// Parses `0x`-prefixed hex or decimal.
+pub fn parse_addr(s: &str) -> Option<u64> {
     if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
         u64::from_str_radix(h, 16).ok()
     } else if s.bytes().all(|b| b.is_ascii_digit()) && !s.is_empty() {

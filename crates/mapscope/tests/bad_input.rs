@@ -54,12 +54,13 @@ fn corpus_gives_clean_errors_for_every_command() {
     for f in corpus() {
         let p = f.to_str().unwrap();
         let name = f.file_name().unwrap().to_string_lossy().into_owned();
-        let commands: [Vec<&str>; 5] = [
+        let commands: [Vec<&str>; 6] = [
             vec!["offsets", p, "Foo"],
             vec!["symbols", p, "main"],
             vec!["lines", p, "0x401000"],
             vec!["lines", p, "x.c:1"],
             vec!["profile", p],
+            vec!["variables", p, "0x401000"],
         ];
         for args in commands {
             let out = run(&args);

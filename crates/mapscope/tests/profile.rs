@@ -49,8 +49,26 @@ fn schema_rejects_bad_profiles() {
     let mut bad = good.clone();
     bad["roles"].as_object_mut().unwrap().remove("evacuate");
     assert!(!s.is_valid(&bad));
-    let mut bad = good;
+    let mut bad = good.clone();
     bad["family"] = "java".into();
+    assert!(!s.is_valid(&bad));
+    // The additive keys are checked too when present.
+    let mut bad = good.clone();
+    bad["probe_source"]["kind"] = "guess".into();
+    assert!(!s.is_valid(&bad));
+    let mut bad = good.clone();
+    bad["roles"]["evacuate"][0]["params"][0]["locations"] =
+        serde_json::json!([{"low": 1, "high": 2, "location": {"cfa": "eight"}}]);
+    assert!(!s.is_valid(&bad));
+    let mut bad = good.clone();
+    bad["roles"]["evacuate"][0]["params"][0]["locations"] =
+        serde_json::json!([{"low": 1, "high": 2, "location": {"register": "rsp", "cfa": 8}}]);
+    assert!(!s.is_valid(&bad));
+    let mut bad = good;
+    bad["layouts"]["map_handle"][0]["fields"]
+        .as_object_mut()
+        .unwrap()
+        .remove("header");
     assert!(!s.is_valid(&bad));
 }
 
@@ -424,7 +442,12 @@ fn go_profile_is_right() {
             );
         }
     }
-    assert_eq!(p["probes"], serde_json::json!({}));
+    // Probes on Go are checked in tests/go_runtime.rs; here: they are there.
+    assert_eq!(p["probe_source"]["kind"], "go-sources");
+    assert!(!p["probes"]["writer-set-writing"]
+        .as_array()
+        .unwrap()
+        .is_empty());
 }
 
 #[test]

@@ -16,6 +16,7 @@ use super::{
 use crate::key::{Fast64Key, FastStrKey};
 
 /// Looks `key` up (Go's `mapaccess1`): a pointer to its elem, or null.
+// role: access
 #[inline(never)]
 pub unsafe fn access1<K: Eq, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>, key: &K) -> *const V {
     if h.is_null() || count(h) == 0 {
@@ -30,6 +31,7 @@ pub unsafe fn access1<K: Eq, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>, key: &K) 
 }
 
 /// Looks `key` up (Go's `mapaccess2`): a pointer to its elem and whether it was found.
+// role: access
 #[inline(never)]
 pub unsafe fn access2<K: Eq, V>(
     t: &MapType<K, V>,
@@ -66,6 +68,7 @@ pub unsafe fn access_k<K: Eq, V>(
 }
 
 /// [`access1`] for 8-byte integer keys (Go's `mapaccess1_fast64`).
+// role: access
 #[inline(never)]
 pub unsafe fn access1_fast64<K: Fast64Key, V>(
     t: &MapType<K, V>,
@@ -83,6 +86,7 @@ pub unsafe fn access1_fast64<K: Fast64Key, V>(
 }
 
 /// [`access2`] for 8-byte integer keys (Go's `mapaccess2_fast64`).
+// role: access
 #[inline(never)]
 pub unsafe fn access2_fast64<K: Fast64Key, V>(
     t: &MapType<K, V>,
@@ -103,6 +107,7 @@ pub unsafe fn access2_fast64<K: Fast64Key, V>(
 }
 
 /// [`access1`] for string keys (Go's `mapaccess1_faststr`).
+// role: access
 #[inline(never)]
 pub unsafe fn access1_faststr<K: FastStrKey, V>(
     t: &MapType<K, V>,
@@ -120,6 +125,7 @@ pub unsafe fn access1_faststr<K: FastStrKey, V>(
 }
 
 /// [`access2`] for string keys (Go's `mapaccess2_faststr`).
+// role: access
 #[inline(never)]
 pub unsafe fn access2_faststr<K: FastStrKey, V>(
     t: &MapType<K, V>,

@@ -41,6 +41,7 @@ impl<K, V> Clone for Slot<K, V> {
 impl<K, V> Copy for Slot<K, V> {}
 
 /// Sets `key` to `value` (Go's `mapassign`).
+// role: assign
 #[inline(never)]
 pub unsafe fn assign<K: MapKey, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>, key: K, value: V) {
     if flags(h) & HASH_WRITING != 0 {
@@ -80,6 +81,7 @@ pub unsafe fn assign<K: MapKey, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>, key: K
 }
 
 /// [`assign`] for 8-byte keys compared as integers (Go's `mapassign_fast64`).
+// role: assign
 #[inline(never)]
 pub unsafe fn assign_fast64<K: Fast64Key, V>(
     t: &MapType<K, V>,
@@ -149,6 +151,7 @@ pub unsafe fn assign_fast64<K: Fast64Key, V>(
 }
 
 /// [`assign`] for string keys (Go's `mapassign_faststr`).
+// role: assign
 #[inline(never)]
 pub unsafe fn assign_faststr<K: FastStrKey, V>(
     t: &MapType<K, V>,

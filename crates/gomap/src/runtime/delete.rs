@@ -16,6 +16,7 @@ use super::{
 use crate::key::{Fast64Key, FastStrKey, MapKey};
 
 /// Removes `key` if present (Go's `mapdelete`).
+// role: delete
 #[inline(never)]
 pub unsafe fn delete<K: MapKey, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>, key: &K) {
     if h.is_null() || count(h) == 0 {
@@ -53,6 +54,7 @@ pub unsafe fn delete<K: MapKey, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>, key: &
 }
 
 /// [`delete`] for 8-byte integer keys (Go's `mapdelete_fast64`).
+// role: delete
 #[inline(never)]
 pub unsafe fn delete_fast64<K: Fast64Key, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>, key: &K) {
     if h.is_null() || count(h) == 0 {
@@ -82,6 +84,7 @@ pub unsafe fn delete_fast64<K: Fast64Key, V>(t: &MapType<K, V>, h: *mut Hmap<K, 
 }
 
 /// [`delete`] for string keys (Go's `mapdelete_faststr`).
+// role: delete
 #[inline(never)]
 pub unsafe fn delete_faststr<K: FastStrKey, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>, key: &K) {
     if h.is_null() || count(h) == 0 {
@@ -231,6 +234,7 @@ unsafe fn mark_empty_rest<K, V>(first: *mut Bucket<K, V>, mut b: *mut Bucket<K, 
 }
 
 /// Removes every entry, keeping the bucket array (Go's `mapclear`).
+// role: clear
 #[inline(never)]
 pub unsafe fn clear<K, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>) {
     if h.is_null() || count(h) == 0 {

@@ -15,6 +15,7 @@ static DYING: AtomicBool = AtomicBool::new(false);
 /// misuse meanwhile waits for the first to exit.
 ///
 /// A debugger catches misuse by stopping here (`hmap catch fatal`): `msg` is the first argument.
+// role: fatal
 #[inline(never)]
 #[cold]
 pub fn fatal(msg: &'static str) -> ! {

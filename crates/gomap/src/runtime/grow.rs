@@ -18,6 +18,7 @@ use super::{
 
 /// Starts a grow (Go's `hashGrow`): doubles B when over the load factor, else keeps B and marks a
 /// same-size grow. The current array becomes `oldbuckets`; entries move later, in `grow_work`.
+// role: hash_grow
 #[inline(never)]
 pub unsafe fn hash_grow<K, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>) {
     let mut bigger = 1u8;
@@ -57,18 +58,21 @@ pub unsafe fn hash_grow<K, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>) {
 
 /// Work a writer does on a growing map before touching `bucket` (Go's `growWork`): evacuate the
 /// old bucket that `bucket` comes from, then one more at the evacuation mark.
+// role: grow_work
 #[inline(never)]
 pub unsafe fn grow_work<K, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>, bucket: usize) {
     grow_work_body(t, h, bucket, evacuate::<K, V>)
 }
 
 /// [`grow_work`] for maps whose writers use the `_fast64` path.
+// role: grow_work
 #[inline(never)]
 pub unsafe fn grow_work_fast64<K, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>, bucket: usize) {
     grow_work_body(t, h, bucket, evacuate_fast64::<K, V>)
 }
 
 /// [`grow_work`] for maps whose writers use the `_faststr` path.
+// role: grow_work
 #[inline(never)]
 pub unsafe fn grow_work_faststr<K, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>, bucket: usize) {
     grow_work_body(t, h, bucket, evacuate_faststr::<K, V>)
@@ -89,18 +93,21 @@ unsafe fn grow_work_body<K, V>(
 }
 
 /// Moves old bucket `oldbucket` and its overflow chain into the new array (Go's `evacuate`).
+// role: evacuate
 #[inline(never)]
 pub unsafe fn evacuate<K, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>, oldbucket: usize) {
     evacuate_body(t, h, oldbucket)
 }
 
 /// [`evacuate`] for 8-byte keys.
+// role: evacuate
 #[inline(never)]
 pub unsafe fn evacuate_fast64<K, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>, oldbucket: usize) {
     evacuate_body(t, h, oldbucket)
 }
 
 /// [`evacuate`] for string keys.
+// role: evacuate
 #[inline(never)]
 pub unsafe fn evacuate_faststr<K, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>, oldbucket: usize) {
     evacuate_body(t, h, oldbucket)
@@ -196,6 +203,7 @@ unsafe fn clear_evacuated<K, V>(b: *mut Bucket<K, V>) {
 
 /// Moves `nevacuate` past evacuated old buckets, at most 1024 at a time, and ends the grow when
 /// all are done (Go's `advanceEvacuationMark`).
+// role: advance_evacuation_mark
 #[inline(never)]
 pub unsafe fn advance_evacuation_mark<K, V>(h: *mut Hmap<K, V>, _t: &MapType<K, V>, newbit: usize) {
     set_nevacuate(h, nevacuate(h) + 1);

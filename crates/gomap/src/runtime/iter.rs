@@ -82,6 +82,7 @@ impl<K, V> Default for Hiter<K, V> {
 }
 
 /// Starts iterating over `h` and moves to the first entry (Go's `mapiterinit`).
+// role: iter_init
 #[inline(never)]
 pub unsafe fn iter_init<K: Eq, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>, it: &mut Hiter<K, V>) {
     it.t = t;
@@ -117,6 +118,7 @@ pub unsafe fn iter_init<K: Eq, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>, it: &mu
 }
 
 /// Moves `it` to the next entry, or sets `it.key` to null at the end (Go's `mapiternext`).
+// role: iterate
 #[inline(never)]
 pub unsafe fn iter_next<K: Eq, V>(it: &mut Hiter<K, V>) {
     let h = it.h;

@@ -16,6 +16,10 @@
 //! Probe markers: a comment line `// probe: NAME` marks the next source line as a named probe
 //! point. `mapscope profile` resolves it, per role function, to an address through the line
 //! table. Keep a statement on the line after each marker.
+//!
+//! Role markers: a comment line `// role: NAME` before a role function's attributes gives the
+//! function its role in the profile (`assign`, `evacuate`, ...): mapscope builds its role table
+//! from these markers, so a new role function needs only its marker.
 
 #![allow(clippy::missing_safety_doc)] // see "Safety" above
 

@@ -147,31 +147,145 @@ pub fn go_fixture() -> Option<PathBuf> {
 }
 
 fn go_build(src: &Path, name: &str) -> Option<PathBuf> {
-    {
+    let Some(go) = go() else {
+        eprintln!("note: Go 1.19 not installed, skipping Go tests");
+        return None;
+    };
+    Some(go_build_with(&go, &[], src, name, &[]))
+}
+
+/// Builds tests/go/maps.go with Go 1.19 and `-gcflags=all=-N -l` (parameters spilled early).
+pub fn go_binary_noopt() -> Option<PathBuf> {
+    static BIN: OnceLock<Option<PathBuf>> = OnceLock::new();
+    BIN.get_or_init(|| {
         let Some(go) = go() else {
             eprintln!("note: Go 1.19 not installed, skipping Go tests");
             return None;
         };
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("go");
-        std::fs::create_dir_all(&dir).ok()?;
-        let bin = dir.join(name);
-        let out = Command::new(go)
-            .arg("build")
-            .arg("-o")
-            .arg(&bin)
-            .arg(src)
-            .env("GOCACHE", dir.join("cache"))
-            .env("GOPATH", dir.join("gopath"))
-            .env("GO111MODULE", "off")
-            .output()
-            .expect("spawn go");
-        assert!(
-            out.status.success(),
-            "go build failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Some(bin)
+        Some(go_build_with(
+            &go,
+            &[],
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/go/maps.go"),
+            "maps-noopt",
+            &["-gcflags=all=-N -l"],
+        ))
+    })
+    .clone()
+}
+
+/// Builds `src` with the `go` command at `go`, extra environment and build flags.
+pub fn go_build_with(
+    go: &Path,
+    env: &[(&str, &str)],
+    src: &Path,
+    name: &str,
+    flags: &[&str],
+) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("go");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let bin = dir.join(name);
+    let out = Command::new(go)
+        .arg("build")
+        .arg("-o")
+        .arg(&bin)
+        .args(flags)
+        .arg(src)
+        .env("GOCACHE", dir.join("cache"))
+        .env("GOPATH", dir.join("gopath"))
+        .env("GO111MODULE", "off")
+        .env("GOTOOLCHAIN", "local")
+        .envs(env.iter().copied())
+        .output()
+        .expect("spawn go");
+    assert!(
+        out.status.success(),
+        "go build {name} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    bin
+}
+
+/// The Go toolchains the tests use besides Debian's 1.19: (version, extra environment).
+/// 1.24 and 1.25 default to Swiss tables; `GOEXPERIMENT=noswissmap` restores classic maps.
+pub const OTHER_GO: &[(&str, &[(&str, &str)])] = &[
+    ("go1.20.14", &[]),
+    ("go1.21.13", &[]),
+    ("go1.22.12", &[]),
+    ("go1.23.12", &[]),
+    ("go1.24.13", &[("GOEXPERIMENT", "noswissmap")]),
+    ("go1.25.7", &[("GOEXPERIMENT", "noswissmap")]),
+];
+
+/// The `go` binary of toolchain `version` when the go command already has it cached
+/// (`GOPROXY=off`: never downloads). Prints a skip line otherwise.
+pub fn cached_toolchain(version: &str) -> Option<PathBuf> {
+    let out = Command::new("go")
+        .args(["env", "GOROOT"])
+        .env("GOTOOLCHAIN", version)
+        .env("GOPROXY", "off")
+        .env_remove("GOEXPERIMENT")
+        .output();
+    let root = match out {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_string(),
+        _ => {
+            eprintln!(
+                "skip: Go toolchain {version} is not cached (GOTOOLCHAIN={version} go version)"
+            );
+            return None;
+        }
+    };
+    let go = Path::new(&root).join("bin/go");
+    let ok = Command::new(&go)
+        .arg("version")
+        .env("GOTOOLCHAIN", "local")
+        .output()
+        .map(|o| {
+            o.status.success()
+                && String::from_utf8_lossy(&o.stdout).contains(&format!("{version} "))
+        })
+        .unwrap_or(false);
+    if !ok {
+        eprintln!("skip: {} is not Go {version}", go.display());
+        return None;
     }
+    Some(go)
+}
+
+/// Builds tests/go/maps.go with toolchain `version` (optimised), when it is cached.
+pub fn go_binary_version(version: &str) -> Option<PathBuf> {
+    let (_, env) = OTHER_GO.iter().find(|(v, _)| *v == version)?;
+    let go = cached_toolchain(version)?;
+    Some(go_build_with(
+        &go,
+        env,
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/go/maps.go"),
+        &format!("maps-{version}"),
+        &[],
+    ))
+}
+
+/// Instruction addresses of `[start, end)` according to objdump.
+pub fn instructions(bin: &Path, start: u64, end: u64) -> Vec<u64> {
+    let out = sh(
+        "objdump",
+        &[
+            "-d",
+            "--no-show-raw-insn",
+            &format!("--start-address={start:#x}"),
+            &format!("--stop-address={end:#x}"),
+            bin.to_str().expect("path"),
+        ],
+    );
+    out.lines()
+        .filter_map(|l| {
+            let (a, rest) = l.trim_start().split_once(':')?;
+            if rest.trim().is_empty() || rest.contains(".byte") || rest.contains("(bad)") {
+                return None;
+            }
+            u64::from_str_radix(a.trim(), 16).ok()
+        })
+        .filter(|a| (start..end).contains(a))
+        .collect()
 }
 
 /// A fixture binary from the workspace's target/debug, when built.
@@ -520,4 +634,88 @@ pub fn clean_error(out: &Output, code: i32, what: &str) -> String {
     );
     assert!(out.stdout.is_empty(), "{what}: stdout should be empty");
     line.to_string()
+}
+
+/// Runs `bin` under gdb with tests/gdb/check_places.py, stopping at `stops`; returns one record per stop.
+pub fn run_harness(bin: &Path, stops: Vec<serde_json::Value>, tag: &str) -> Vec<serde_json::Value> {
+    run_harness_with(bin, stops, tag, 2, None)
+}
+
+/// [`run_harness`] recording up to `max_hits` stops per pc.
+pub fn run_harness_hits(
+    bin: &Path,
+    stops: Vec<serde_json::Value>,
+    tag: &str,
+    max_hits: usize,
+) -> Vec<serde_json::Value> {
+    run_harness_with(bin, stops, tag, max_hits, None)
+}
+
+/// [`run_harness`] with a hit limit and, when `g` (a profile's `runtime`) is given, the
+/// goroutine checks at every stop.
+pub fn run_harness_with(
+    bin: &Path,
+    stops: Vec<serde_json::Value>,
+    tag: &str,
+    max_hits: usize,
+    g: Option<serde_json::Value>,
+) -> Vec<serde_json::Value> {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("harness");
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec_path = dir.join(format!("{tag}.spec.json"));
+    let out_path = dir.join(format!("{tag}.out.jsonl"));
+    let _ = std::fs::remove_file(&out_path);
+    let spec = serde_json::json!({"out": out_path, "max_hits": max_hits, "stops": stops, "g": g});
+    std::fs::write(&spec_path, spec.to_string()).unwrap();
+    let harness = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/gdb/check_places.py");
+    let out = Command::new("gdb")
+        .args(["-nx", "-batch", "-iex", "set auto-load no", "-x"])
+        .arg(&harness)
+        .arg(bin)
+        .env("MAPSCOPE_CHECK", &spec_path)
+        .output()
+        .expect("spawn gdb");
+    let text = std::fs::read_to_string(&out_path).unwrap_or_else(|_| {
+        panic!(
+            "gdb wrote no records: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Runs mapscope with extra environment and parses its JSON stdout, asserting success.
+pub fn json_env(args: &[&str], env: &[(&str, &str)]) -> serde_json::Value {
+    let out = Command::new(MAPSCOPE)
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("spawn mapscope");
+    assert!(
+        out.status.success(),
+        "mapscope {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("valid JSON")
+}
+
+/// Go binaries to test: Debian's 1.19 (optimised and `-N -l`) and each cached toolchain of
+/// [`OTHER_GO`], as (label, binary).
+pub fn all_go_binaries() -> Vec<(String, PathBuf)> {
+    let mut v = Vec::new();
+    if let Some(b) = go_binary() {
+        v.push(("go1.19".to_string(), b));
+    }
+    if let Some(b) = go_binary_noopt() {
+        v.push(("go1.19 -N -l".to_string(), b));
+    }
+    for (version, _) in OTHER_GO {
+        if let Some(b) = go_binary_version(version) {
+            v.push((version.to_string(), b));
+        }
+    }
+    v
 }

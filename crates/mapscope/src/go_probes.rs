@@ -1,0 +1,734 @@
+//! Probe points of Go binaries: every probe gomap marks, at the matching statement of the Go
+//! runtime's map sources, in every variant (generic, `_fast32`, `_fast64`, `_fast64ptr`, ...).
+//!
+//! Recipe:
+//! 1. [`PATTERNS`] says, per probe, which runtime functions have it and which statement it is:
+//!    `at` a statement (stop before it runs) or `after` it (stop before the next statement
+//!    runs). Statements are matched by their text, never by line numbers.
+//! 2. The anchors (the lines the patterns match, per function) come from the runtime sources of
+//!    the binary's Go version: the GOROOT the DWARF names, or the go command's toolchain cache,
+//!    when its `VERSION` is the binary's `runtime.buildVersion`. Otherwise from [`TABLE`], the
+//!    anchors found in the sources of each tested Go version (`mapscope go-probe-table GOROOT`
+//!    writes it); a binary whose version the table lacks gets a warning, and no probes unless
+//!    the table has another patch release of the same minor version.
+//! 3. For each role function copy: `at` resolves to the anchor line, `after` to the first later
+//!    line of the function whose code comes after the anchor's, among the line-table
+//!    statements and inlined call sites the function itself owns; the address is the lowest of
+//!    that line.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::code_points::{self, Point};
+use crate::error::Result;
+use crate::go_runtime::{major_minor, release};
+use crate::lines::Context;
+use crate::loader::Binary;
+use crate::profile::{Probe, ProbeSource};
+use crate::roles::RoleFn;
+use crate::symbols;
+
+/// How a pattern's statement relates to the probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// The probe is the statement itself: it has not run yet.
+    At,
+    /// The probe is the statement after it: it has run, the next one has not.
+    After,
+}
+
+/// A probe's statement pattern.
+#[derive(Debug)]
+pub struct Pattern {
+    pub probe: &'static str,
+    /// Runtime functions (without `runtime.`) that have the probe.
+    pub functions: &'static [&'static str],
+    pub mode: Mode,
+    /// The statement, as a prefix of the trimmed source line.
+    pub statement: &'static str,
+}
+
+const WRITERS: &[&str] = &[
+    "mapassign",
+    "mapassign_fast32",
+    "mapassign_fast32ptr",
+    "mapassign_fast64",
+    "mapassign_fast64ptr",
+    "mapassign_faststr",
+    "mapdelete",
+    "mapdelete_fast32",
+    "mapdelete_fast64",
+    "mapdelete_faststr",
+    "mapclear",
+];
+const DELETERS: &[&str] = &[
+    "mapdelete",
+    "mapdelete_fast32",
+    "mapdelete_fast64",
+    "mapdelete_faststr",
+];
+const READERS: &[&str] = &[
+    "mapaccess1",
+    "mapaccess2",
+    "mapaccess1_fast32",
+    "mapaccess2_fast32",
+    "mapaccess1_fast64",
+    "mapaccess2_fast64",
+    "mapaccess1_faststr",
+    "mapaccess2_faststr",
+];
+const EVACUATORS: &[&str] = &[
+    "evacuate",
+    "evacuate_fast32",
+    "evacuate_fast64",
+    "evacuate_faststr",
+];
+
+/// The statement patterns, one per probe (docs/profile.md, "Probes on Go").
+pub const PATTERNS: &[Pattern] = &[
+    Pattern {
+        probe: "writer-entry-checked",
+        functions: WRITERS,
+        mode: Mode::At,
+        statement: "h.flags ^= hashWriting",
+    },
+    Pattern {
+        probe: "writer-set-writing",
+        functions: WRITERS,
+        mode: Mode::After,
+        statement: "h.flags ^= hashWriting",
+    },
+    Pattern {
+        probe: "writer-end-check",
+        functions: WRITERS,
+        mode: Mode::At,
+        statement: "if h.flags&hashWriting == 0 {",
+    },
+    Pattern {
+        probe: "reader-entry-checked",
+        functions: READERS,
+        mode: Mode::After,
+        statement: "fatal(\"concurrent map read and map write\")",
+    },
+    Pattern {
+        probe: "iter-entry-checked",
+        functions: &["mapiternext"],
+        mode: Mode::After,
+        statement: "fatal(\"concurrent map iteration and map write\")",
+    },
+    Pattern {
+        probe: "grow-started",
+        functions: &["hashGrow"],
+        mode: Mode::After,
+        statement: "h.buckets = newbuckets",
+    },
+    Pattern {
+        probe: "grow-finished",
+        functions: &["advanceEvacuationMark"],
+        mode: Mode::After,
+        statement: "h.oldbuckets = nil",
+    },
+    Pattern {
+        probe: "evacuate-start",
+        functions: EVACUATORS,
+        mode: Mode::After,
+        statement: "if !evacuated(b) {",
+    },
+    Pattern {
+        probe: "evacuate-marked",
+        functions: EVACUATORS,
+        mode: Mode::After,
+        statement: "b.tophash[i] = evacuatedX + useY",
+    },
+    Pattern {
+        probe: "evacuate-copied",
+        functions: EVACUATORS,
+        mode: Mode::At,
+        statement: "dst.i++",
+    },
+    Pattern {
+        probe: "delete-removed",
+        functions: DELETERS,
+        mode: Mode::After,
+        statement: "h.count--",
+    },
+];
+
+/// A matched statement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Anchor {
+    pub probe: String,
+    pub mode: Mode,
+    pub line: u32,
+}
+
+/// The anchors of one runtime function in one Go version's sources.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FuncAnchors {
+    /// Without `runtime.`.
+    pub function: String,
+    /// Relative to GOROOT: `src/runtime/map_fast64.go`.
+    pub file: String,
+    /// The `func` line and the closing brace's line.
+    pub func_line: u32,
+    pub end_line: u32,
+    pub anchors: Vec<Anchor>,
+}
+
+/// The built-in table: Go version → anchors (generated by `mapscope go-probe-table`).
+pub const TABLE: &str = include_str!("go_probe_table.json");
+
+/// Finds the anchors of every patterned function defined in a source text.
+pub fn anchors_in_source(text: &str, rel_file: &str) -> Vec<FuncAnchors> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut functions: Vec<&str> = PATTERNS.iter().flat_map(|p| p.functions).copied().collect();
+    functions.sort_unstable();
+    functions.dedup();
+    let mut out = Vec::new();
+    for f in functions {
+        let head = format!("func {f}(");
+        let Some(start) = lines.iter().position(|l| l.starts_with(&head)) else {
+            continue;
+        };
+        let Some(end) = (start..lines.len()).find(|&i| lines[i] == "}") else {
+            continue;
+        };
+        let mut anchors = Vec::new();
+        for p in PATTERNS.iter().filter(|p| p.functions.contains(&f)) {
+            for (i, l) in lines.iter().enumerate().take(end).skip(start + 1) {
+                if l.trim().starts_with(p.statement) {
+                    anchors.push(Anchor {
+                        probe: p.probe.to_string(),
+                        mode: p.mode,
+                        line: u32::try_from(i + 1).unwrap_or(u32::MAX),
+                    });
+                }
+            }
+        }
+        out.push(FuncAnchors {
+            function: f.to_string(),
+            file: rel_file.to_string(),
+            func_line: u32::try_from(start + 1).unwrap_or(u32::MAX),
+            end_line: u32::try_from(end + 1).unwrap_or(u32::MAX),
+            anchors,
+        });
+    }
+    out
+}
+
+/// The classic-map source files of a GOROOT (1.24-1.25 keep them as `*_noswiss.go`).
+fn map_sources(goroot: &Path) -> Vec<PathBuf> {
+    let dir = goroot.join("src/runtime");
+    let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                    n.starts_with("map")
+                        && n.ends_with(".go")
+                        && !n.ends_with("_test.go")
+                        && !n.ends_with("_swiss.go")
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+/// The anchors of every patterned function in a GOROOT's sources.
+pub fn anchors_in_goroot(goroot: &Path) -> Vec<FuncAnchors> {
+    let mut out = Vec::new();
+    for path in map_sources(goroot) {
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let rel = format!(
+            "src/runtime/{}",
+            path.file_name().and_then(|n| n.to_str()).unwrap_or("")
+        );
+        out.extend(anchors_in_source(&text, &rel));
+    }
+    out.sort_by(|a, b| a.function.cmp(&b.function));
+    out
+}
+
+/// The first line of a GOROOT's `VERSION` file (`go1.19.8`).
+pub fn goroot_version(goroot: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(goroot.join("VERSION")).ok()?;
+    Some(text.lines().next()?.trim().to_string())
+}
+
+/// `mapscope go-probe-table GOROOT...`: the table entries of these GOROOTs, by version.
+pub fn table_for(goroots: &[PathBuf]) -> Result<BTreeMap<String, Vec<FuncAnchors>>> {
+    let mut out = BTreeMap::new();
+    for g in goroots {
+        let version = goroot_version(g).ok_or_else(|| {
+            crate::Error::NotFound(format!("{}: no VERSION file (not a GOROOT?)", g.display()))
+        })?;
+        let anchors = anchors_in_goroot(g);
+        if anchors.is_empty() {
+            return Err(crate::Error::NotFound(format!(
+                "{}: no classic map sources in src/runtime",
+                g.display()
+            )));
+        }
+        out.insert(version, anchors);
+    }
+    Ok(out)
+}
+
+fn parse_table() -> BTreeMap<String, Vec<FuncAnchors>> {
+    // The table is generated and tested; a broken one is a build defect, reported as empty.
+    serde_json::from_str(TABLE).unwrap_or_default()
+}
+
+/// The GOROOT a runtime source path lies in, and the path relative to it.
+fn split_goroot(path: &str) -> Option<(&str, &str)> {
+    let i = path.rfind("/src/runtime/")?;
+    Some((&path[..i], &path[i + 1..]))
+}
+
+/// A runtime source path relative to GOROOT (`src/runtime/map.go`), also for binaries built
+/// with `-trimpath`, whose line tables say `runtime/map.go` (no GOROOT to read).
+fn runtime_rel(path: &str) -> Option<String> {
+    if let Some((_, rel)) = split_goroot(path) {
+        return Some(rel.to_string());
+    }
+    let p = path.trim_start_matches("./");
+    p.starts_with("runtime/").then(|| format!("src/{p}"))
+}
+
+/// Where the go command keeps a downloaded toolchain of `release` (`GOTOOLCHAIN=go1.22.12`).
+fn cached_toolchain(release: &str, goarch: &str) -> Option<PathBuf> {
+    let modcache = std::env::var_os("GOMODCACHE")
+        .map(PathBuf::from)
+        .or_else(|| {
+            let gopath = std::env::var_os("GOPATH")?;
+            let first = std::env::split_paths(&gopath).next()?;
+            Some(first.join("pkg/mod"))
+        })
+        .or_else(|| Some(PathBuf::from(std::env::var_os("HOME")?).join("go/pkg/mod")))?;
+    let dir = modcache.join(format!(
+        "golang.org/toolchain@v0.0.1-{release}.linux-{goarch}"
+    ));
+    dir.is_dir().then_some(dir)
+}
+
+/// The anchors for this binary and how they were found.
+fn find_anchors(
+    bin: &Binary<'_>,
+    dwarf_file: Option<&str>,
+    go_version: Option<&str>,
+    warnings: &mut Vec<String>,
+) -> (Vec<FuncAnchors>, ProbeSource) {
+    let none = |w: &mut Vec<String>, why: String| {
+        w.push(why);
+        (
+            Vec::new(),
+            ProbeSource {
+                kind: "none".to_string(),
+                detail: None,
+            },
+        )
+    };
+    let Some(version) = go_version.map(release) else {
+        return none(
+            warnings,
+            "no Go probes: the binary has no runtime.buildVersion, so the runtime sources \
+             cannot be matched to it"
+                .to_string(),
+        );
+    };
+    let goarch = {
+        use object::Object;
+        match bin.object().architecture() {
+            object::Architecture::Aarch64 => "arm64",
+            _ => "amd64",
+        }
+    };
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    // MAPSCOPE_GO_PROBES=table: use the built-in table even when sources are at hand.
+    let sources = std::env::var("MAPSCOPE_GO_PROBES").as_deref() != Ok("table");
+    if let Some((root, _)) = dwarf_file.and_then(split_goroot).filter(|_| sources) {
+        candidates.push(PathBuf::from(root));
+    }
+    if let Some(dir) = cached_toolchain(version, goarch).filter(|_| sources) {
+        candidates.push(dir);
+    }
+    let mut mismatched = Vec::new();
+    for root in &candidates {
+        match goroot_version(root) {
+            Some(v) if v == version => {
+                let anchors = anchors_in_goroot(root);
+                if !anchors.is_empty() {
+                    return (
+                        anchors,
+                        ProbeSource {
+                            kind: "go-sources".to_string(),
+                            detail: Some(root.display().to_string()),
+                        },
+                    );
+                }
+            }
+            Some(v) => mismatched.push(format!("{} is {v}", root.display())),
+            None => {}
+        }
+    }
+    if !mismatched.is_empty() {
+        warnings.push(format!(
+            "the runtime sources found are not the binary's Go version ({version}): {}; \
+             using the built-in probe table",
+            mismatched.join(", ")
+        ));
+    }
+    match from_table(version, &parse_table(), warnings) {
+        Some(found) => found,
+        None => (
+            Vec::new(),
+            ProbeSource {
+                kind: "none".to_string(),
+                detail: None,
+            },
+        ),
+    }
+}
+
+/// The table's anchors for `version`: its own entry, else another patch release of the same
+/// minor version (with a warning), else none (with a warning).
+fn from_table(
+    version: &str,
+    table: &BTreeMap<String, Vec<FuncAnchors>>,
+    warnings: &mut Vec<String>,
+) -> Option<(Vec<FuncAnchors>, ProbeSource)> {
+    if let Some(anchors) = table.get(version) {
+        return Some((
+            anchors.clone(),
+            ProbeSource {
+                kind: "go-table".to_string(),
+                detail: Some(version.to_string()),
+            },
+        ));
+    }
+    let same_minor = table
+        .keys()
+        .filter(|v| major_minor(v).is_some() && major_minor(v) == major_minor(version))
+        .max_by_key(|v| (v.len(), v.to_string()))
+        .cloned();
+    match same_minor {
+        Some(v) => {
+            warnings.push(format!(
+                "the built-in probe table has no entry for {version}: using {v}'s (same minor \
+                 release; checked against the binary's function lines); install {version}'s \
+                 sources for exact probes"
+            ));
+            Some((
+                table[&v].clone(),
+                ProbeSource {
+                    kind: "go-table".to_string(),
+                    detail: Some(v),
+                },
+            ))
+        }
+        None => {
+            warnings.push(format!(
+                "no Go probes: the runtime sources of {version} are not on this machine and the \
+                 built-in probe table has no entry for it (it has {})",
+                table.keys().cloned().collect::<Vec<_>>().join(", ")
+            ));
+            None
+        }
+    }
+}
+
+/// Resolves every probe in every role function copy of a Go binary.
+pub fn go_probes(
+    bin: &Binary<'_>,
+    roles: &BTreeMap<String, Vec<RoleFn>>,
+    inlined: &[symbols::Inlined],
+    go_version: Option<&str>,
+    warnings: &mut Vec<String>,
+) -> Result<(BTreeMap<String, Vec<Probe>>, ProbeSource)> {
+    let mut fns: Vec<(&str, &RoleFn)> = roles
+        .iter()
+        .flat_map(|(r, l)| l.iter().map(move |f| (r.as_str(), f)))
+        .filter(|(_, f)| f.size > 0)
+        .collect();
+    fns.sort_by_key(|(_, f)| f.address);
+    fns.dedup_by_key(|(_, f)| f.address);
+    let ctx = Context::new(bin)?;
+    // The source file of each function: the line table at its entry.
+    let files: Vec<Option<String>> = fns
+        .iter()
+        .map(|(_, f)| ctx.location(f.address).map(|l| l.0))
+        .collect();
+    drop(ctx);
+    let first_file = files
+        .iter()
+        .flatten()
+        .find(|f| split_goroot(f).is_some())
+        .cloned();
+    let (anchors, source) = find_anchors(bin, first_file.as_deref(), go_version, warnings);
+    let mut out: BTreeMap<String, Vec<Probe>> = BTreeMap::new();
+    if anchors.is_empty() {
+        return Ok((out, source));
+    }
+    let by_fn: HashMap<&str, &FuncAnchors> =
+        anchors.iter().map(|a| (a.function.as_str(), a)).collect();
+    let ranges: Vec<(u64, u64)> = fns
+        .iter()
+        .map(|(_, f)| (f.address, f.address + f.size))
+        .collect();
+    let points = code_points::points(bin, &ranges, inlined)?;
+    for (i, (role, f)) in fns.iter().enumerate() {
+        let Some(short) = f.function.strip_prefix("runtime.") else {
+            continue;
+        };
+        let Some(fa) = by_fn.get(short) else { continue };
+        let Some(file) = files[i].as_deref() else {
+            continue;
+        };
+        if runtime_rel(file).as_deref() != Some(fa.file.as_str()) {
+            warnings.push(format!(
+                "no probes in {}: it is in {file}, the probe anchors are in {}",
+                f.function, fa.file
+            ));
+            continue;
+        }
+        // Only lines the function itself owns: not those of code inlined into it.
+        let mine: Vec<&Point> = points
+            .get(&i)
+            .map(|v| {
+                v.iter()
+                    .filter(|p| p.file.as_ref() == file && p.owner.as_deref() == Some(&f.function))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let entry_line = mine
+            .iter()
+            .filter(|p| p.address == f.address)
+            .map(|p| p.line)
+            .min();
+        if entry_line.is_some_and(|l| l != fa.func_line) {
+            warnings.push(format!(
+                "no probes in {}: its code starts at line {} but the probe anchors' sources \
+                 have `func {short}` at line {}",
+                f.function,
+                entry_line.unwrap_or(0),
+                fa.func_line
+            ));
+            continue;
+        }
+        for a in &fa.anchors {
+            match resolve(&mine, a, fa.end_line) {
+                Some((line, address)) => {
+                    if a.mode == Mode::At && line != a.line {
+                        warnings.push(format!(
+                            "probe `{}` in {}: the statement at {file}:{} has no code, so the \
+                             probe is at line {line}",
+                            a.probe, f.function, a.line
+                        ));
+                    }
+                    out.entry(a.probe.clone()).or_default().push(Probe {
+                        role: Some(role.to_string()),
+                        function: f.function.clone(),
+                        symbol: f.symbol.clone(),
+                        dwarf_name: f.dwarf_name.clone(),
+                        file: file.to_string(),
+                        line,
+                        marker_line: a.line,
+                        address,
+                        params: Vec::new(),
+                        cfa: None,
+                    });
+                }
+                None => warnings.push(format!(
+                    "probe `{}` in {}: no code after {file}:{} in the function",
+                    a.probe, f.function, a.line
+                )),
+            }
+        }
+    }
+    for list in out.values_mut() {
+        list.sort_by_key(|p| (p.address, p.marker_line));
+        list.dedup_by_key(|p| p.address);
+    }
+    Ok((out, source))
+}
+
+/// The probe's line and address in one function copy (see the module docs, step 3).
+fn resolve(points: &[&Point], a: &Anchor, end_line: u32) -> Option<(u32, u64)> {
+    let lowest = |line: u32| {
+        points
+            .iter()
+            .filter(|p| p.line == line)
+            .map(|p| p.address)
+            .min()
+    };
+    let mut later: Vec<u32> = points
+        .iter()
+        .map(|p| p.line)
+        .filter(|&l| l > a.line && l <= end_line)
+        .collect();
+    later.sort_unstable();
+    later.dedup();
+    match a.mode {
+        Mode::At => {
+            let line = if lowest(a.line).is_some() {
+                a.line
+            } else {
+                *later.first()?
+            };
+            Some((line, lowest(line)?))
+        }
+        Mode::After => {
+            // The first later line with code after the anchor's code; when the anchor's code is
+            // out of line (a cold `fatal` call placed at the end), the first later line.
+            if let Some(anchor) = lowest(a.line) {
+                for &line in &later {
+                    if let Some(addr) = points
+                        .iter()
+                        .filter(|p| p.line == line && p.address > anchor)
+                        .map(|p| p.address)
+                        .min()
+                    {
+                        return Some((line, addr));
+                    }
+                }
+            }
+            let line = *later.first()?;
+            Some((line, lowest(line)?))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    const SRC: &str = "package runtime\n\nfunc mapassign_fast64(t *maptype, h *hmap, key uint64) unsafe.Pointer {\n\tif h.flags&hashWriting != 0 {\n\t\tfatal(\"concurrent map writes\")\n\t}\n\thash := t.hasher(noescape(unsafe.Pointer(&key)), uintptr(h.hash0))\n\n\t// Set hashWriting after calling t.hasher for consistency with mapassign.\n\th.flags ^= hashWriting\n\n\tif h.buckets == nil {\n\t}\n\tif h.flags&hashWriting == 0 {\n\t\tfatal(\"concurrent map writes\")\n\t}\n\treturn nil\n}\n";
+
+    #[test]
+    fn anchors_by_statement_text() {
+        let got = anchors_in_source(SRC, "src/runtime/map_fast64.go");
+        assert_eq!(got.len(), 1);
+        let f = &got[0];
+        assert_eq!(
+            (f.function.as_str(), f.func_line, f.end_line),
+            ("mapassign_fast64", 3, 18)
+        );
+        let a: Vec<(&str, Mode, u32)> = f
+            .anchors
+            .iter()
+            .map(|a| (a.probe.as_str(), a.mode, a.line))
+            .collect();
+        assert_eq!(
+            a,
+            vec![
+                ("writer-entry-checked", Mode::At, 10),
+                ("writer-set-writing", Mode::After, 10),
+                ("writer-end-check", Mode::At, 14),
+            ]
+        );
+    }
+
+    fn pt(address: u64, line: u32) -> Point {
+        Point {
+            address,
+            file: Arc::from("f.go"),
+            line,
+            owner: None,
+        }
+    }
+
+    #[test]
+    fn after_skips_lines_whose_code_comes_first() {
+        // Line 11's only code was scheduled before the anchor (line 10): the probe is line 12.
+        let pts = [
+            pt(100, 10),
+            pt(90, 11),
+            pt(120, 12),
+            pt(110, 12),
+            pt(130, 30),
+        ];
+        let refs: Vec<&Point> = pts.iter().collect();
+        let after = Anchor {
+            probe: "p".into(),
+            mode: Mode::After,
+            line: 10,
+        };
+        assert_eq!(resolve(&refs, &after, 20), Some((12, 110)));
+        // A cold anchor (code at the end): the first later line.
+        let cold = [pt(500, 10), pt(90, 11)];
+        let refs: Vec<&Point> = cold.iter().collect();
+        assert_eq!(resolve(&refs, &after, 20), Some((11, 90)));
+        // `at` a line without code moves down; nothing past the function's end.
+        let at = Anchor {
+            probe: "p".into(),
+            mode: Mode::At,
+            line: 9,
+        };
+        let refs: Vec<&Point> = pts.iter().collect();
+        assert_eq!(resolve(&refs, &at, 20), Some((10, 100)));
+        let late = Anchor {
+            probe: "p".into(),
+            mode: Mode::After,
+            line: 12,
+        };
+        assert_eq!(resolve(&refs, &late, 20), None);
+    }
+
+    #[test]
+    fn table_fallbacks_say_so() {
+        let mut t = BTreeMap::new();
+        t.insert("go1.22.12".to_string(), Vec::new());
+        t.insert("go1.19.8".to_string(), Vec::new());
+        let mut w = Vec::new();
+        let (_, src) = from_table("go1.22.12", &t, &mut w).unwrap();
+        assert_eq!((src.kind.as_str(), w.len()), ("go-table", 0));
+        let (_, src) = from_table("go1.22.5", &t, &mut w).unwrap();
+        assert_eq!(src.detail.as_deref(), Some("go1.22.12"));
+        assert!(w[0].contains("no entry for go1.22.5"), "{w:?}");
+        assert!(from_table("go1.18.10", &t, &mut w).is_none());
+        assert_eq!(
+            runtime_rel("./runtime/map.go").as_deref(),
+            Some("src/runtime/map.go")
+        );
+        assert_eq!(
+            runtime_rel("/usr/lib/go-1.19/src/runtime/map_fast64.go").as_deref(),
+            Some("src/runtime/map_fast64.go")
+        );
+        assert_eq!(runtime_rel("/home/x/main.go"), None);
+        assert!(
+            w[1].contains("go1.18.10") && w[1].contains("go1.19.8"),
+            "{w:?}"
+        );
+    }
+
+    #[test]
+    fn table_parses_and_covers_every_probe() {
+        let t = parse_table();
+        assert!(
+            t.contains_key("go1.19.8"),
+            "{:?}",
+            t.keys().collect::<Vec<_>>()
+        );
+        for (v, fns) in &t {
+            for p in PATTERNS {
+                for f in p.functions {
+                    let fa = fns.iter().find(|x| x.function == *f);
+                    let fa = fa.unwrap_or_else(|| panic!("{v}: no {f}"));
+                    assert!(
+                        fa.anchors.iter().any(|a| a.probe == p.probe),
+                        "{v}: {f} lacks {}",
+                        p.probe
+                    );
+                }
+            }
+        }
+    }
+}
