@@ -13,11 +13,12 @@
 //! | `DW_OP_bregN K`, or `DW_OP_fbreg K` with a register frame base | memory at register + K | `{"register": "rsp", "offset": K}` |
 //! | `DW_OP_fbreg K` with frame base `DW_OP_call_frame_cfa` (Go), or `DW_OP_call_frame_cfa` | memory at CFA + K | `{"cfa": K}` |
 //! | `DW_OP_addr A` | memory at link-time address A (statics) | `{"address": A}` |
+//! | one of the above, `DW_OP_piece N`, repeated | the value's bytes in parts, in order (how Go keeps a string in two registers) | `{"pieces": [{"size": N, "register": "rax"}, ...]}` |
 //!
-//! Everything else is left out, never approximated: composites of pieces (`DW_OP_piece`, how Go
-//! keeps a string or interface in two registers), entry values, computed values
-//! (`DW_OP_stack_value`), empty expressions (optimised out). A range left out means "no known
-//! place here", which a debugger must treat as optimised out.
+//! Everything else is left out, never approximated: pieces that are optimised out or that are
+//! not whole bytes, entry values, computed values (`DW_OP_stack_value`), empty expressions
+//! (optimised out). A range left out means "no known place here", which a debugger must treat as
+//! optimised out.
 
 use gimli::{AttributeValue, Operation};
 use serde::Serialize;
@@ -37,6 +38,16 @@ pub enum Loc {
     Cfa { cfa: i64 },
     /// Memory at a link-time address (add the load bias for PIE binaries).
     Address { address: u64 },
+    /// The value's bytes in consecutive parts, each at a place of its own.
+    Pieces { pieces: Vec<Piece> },
+}
+
+/// One part of a [`Loc::Pieces`] value: `size` bytes at `location` (never itself pieces).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Piece {
+    pub size: u64,
+    #[serde(flatten)]
+    pub location: Loc,
 }
 
 impl Loc {
@@ -152,8 +163,55 @@ pub fn eval(
     base: FrameBase,
     arch: Arch,
 ) -> Option<Loc> {
+    let all = ops(expr, unit.encoding())?;
+    if all.iter().any(|op| matches!(op, Operation::Piece { .. })) {
+        return pieces(dwarf, unit, &all, base, arch);
+    }
+    one(dwarf, unit, &all, base, arch)
+}
+
+/// A composite: every part one operation followed by a whole-byte `DW_OP_piece`.
+fn pieces(
+    dwarf: &gimli::Dwarf<R<'_>>,
+    unit: &gimli::Unit<R<'_>>,
+    all: &[Operation<R<'_>>],
+    base: FrameBase,
+    arch: Arch,
+) -> Option<Loc> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    for (i, op) in all.iter().enumerate() {
+        if let Operation::Piece {
+            size_in_bits,
+            bit_offset: None,
+        } = op
+        {
+            if size_in_bits % 8 != 0 || i == start {
+                return None; // a part of bits, or an optimised-out part
+            }
+            let location = one(dwarf, unit, &all[start..i], base, arch)?;
+            parts.push(Piece {
+                size: size_in_bits / 8,
+                location,
+            });
+            start = i + 1;
+        } else if matches!(op, Operation::Piece { .. }) {
+            return None;
+        }
+    }
+    (start == all.len() && !parts.is_empty()).then_some(Loc::Pieces { pieces: parts })
+}
+
+/// One operation's place (not a composite).
+fn one(
+    dwarf: &gimli::Dwarf<R<'_>>,
+    unit: &gimli::Unit<R<'_>>,
+    ops: &[Operation<R<'_>>],
+    base: FrameBase,
+    arch: Arch,
+) -> Option<Loc> {
     let reg = |n: u16| arch.register_name(n);
-    match ops(expr, unit.encoding())?.as_slice() {
+    match ops {
         [Operation::Register { register }] => Some(Loc::Register {
             register: reg(register.0)?,
         }),
@@ -327,6 +385,23 @@ mod tests {
         );
         assert_eq!(j(Loc::Cfa { cfa: 8 }), r#"{"cfa":8}"#);
         assert_eq!(j(Loc::Address { address: 16 }), r#"{"address":16}"#);
+        let reg = |r: &str| Loc::Register { register: r.into() };
+        let string = Loc::Pieces {
+            pieces: vec![
+                Piece {
+                    size: 8,
+                    location: reg("rax"),
+                },
+                Piece {
+                    size: 8,
+                    location: reg("rbx"),
+                },
+            ],
+        };
+        assert_eq!(
+            j(string),
+            r#"{"pieces":[{"size":8,"register":"rax"},{"size":8,"register":"rbx"}]}"#
+        );
         assert_eq!(Arch::X86_64.register_name(17).as_deref(), Some("xmm0"));
         assert_eq!(Arch::Aarch64.register_name(31).as_deref(), Some("sp"));
     }

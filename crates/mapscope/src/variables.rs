@@ -571,6 +571,23 @@ fn variable<'a>(
 }
 
 /// Renders answers as text.
+/// A place in words: `in rax`, `at rsp+8`, `at cfa-16`, `in pieces: 8 in rax, 8 in rbx`.
+fn describe(place: &Loc) -> String {
+    match place {
+        Loc::Register { register } => format!("in {register}"),
+        Loc::Memory { register, offset } => format!("at {register}{offset:+}"),
+        Loc::Cfa { cfa } => format!("at cfa{cfa:+}"),
+        Loc::Address { address } => format!("at {address:#x}"),
+        Loc::Pieces { pieces } => {
+            let parts: Vec<String> = pieces
+                .iter()
+                .map(|p| format!("{} {}", p.size, describe(&p.location)))
+                .collect();
+            format!("in pieces: {}", parts.join(", "))
+        }
+    }
+}
+
 pub fn render(answers: &[AtAddress]) -> String {
     use std::fmt::Write;
     let mut s = String::new();
@@ -585,13 +602,10 @@ pub fn render(answers: &[AtAddress]) -> String {
             let what = if f.inlined { "inlined " } else { "" };
             let _ = writeln!(s, "  {what}{}:", f.function);
             for v in &f.variables {
-                let place = match &v.location {
-                    None => "optimised out here".to_string(),
-                    Some(Loc::Register { register }) => format!("in {register}"),
-                    Some(Loc::Memory { register, offset }) => format!("at {register}{offset:+}"),
-                    Some(Loc::Cfa { cfa }) => format!("at cfa{cfa:+}"),
-                    Some(Loc::Address { address }) => format!("at {address:#x}"),
-                };
+                let place = v
+                    .location
+                    .as_ref()
+                    .map_or("optimised out here".to_string(), describe);
                 let size = v.size.map(|n| format!(" ({n} bytes)")).unwrap_or_default();
                 let _ = writeln!(
                     s,

@@ -417,6 +417,21 @@ fn go_profile_is_right() {
     assert_eq!(big["elem_size"], 8);
     // Constants come from the binary's DWARF and match REFERENCE.md.
     assert_eq!(p["constants"]["source"], "dwarf");
+    // The fatal message arrives in two registers (ABIInternal: the string's pointer, then its
+    // length), a composite of pieces, from the function's entry on.
+    let fatal = p["roles"]["fatal"].as_array().unwrap();
+    let fatal = fatal
+        .iter()
+        .find(|f| f["function"] == "runtime.fatal")
+        .expect("runtime.fatal");
+    let s = &fatal["params"][0];
+    assert_eq!(s["name"], "s");
+    let first = &s["locations"][0];
+    assert_eq!(first["low"], fatal["address"]);
+    assert_eq!(
+        first["location"],
+        serde_json::json!({"pieces": [{"size": 8, "register": "rax"}, {"size": 8, "register": "rbx"}]})
+    );
     assert_eq!(p["constants"]["flags"]["hashWriting"], 4);
     assert_eq!(p["constants"]["tophash"]["evacuatedEmpty"], 4);
     assert_eq!(p["constants"]["load_factor"], 6.5);
