@@ -142,6 +142,16 @@ class GdbAdapter(Adapter):
                 return None
             return GdbValue(value)
 
+    def frame_registers(self, thread_number, frame_index, names):
+        with _SelectionKept():
+            frame = _frame(thread_number, frame_index)
+            if frame is None:
+                raise MapscopeError(f"no frame {frame_index} in thread {thread_number}")
+            try:
+                return {name: int(frame.read_register(name)) & (2**64 - 1) for name in names}
+            except (ValueError, gdb.error) as e:
+                raise MapscopeError(f"cannot read registers {', '.join(names)}: {e}") from None
+
     def value_at(self, address, type_):
         return GdbValue(gdb.Value(address).cast(type_.t.pointer()).dereference())
 

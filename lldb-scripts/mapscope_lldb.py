@@ -210,6 +210,18 @@ class LldbAdapter(Adapter):
             return None
         return LldbValue(self._fresh(value))
 
+    def frame_registers(self, thread_number, frame_index, names):
+        frame = self._frame(thread_number, frame_index)
+        if frame is None:
+            raise MapscopeError(f"no frame {frame_index} in thread {thread_number}")
+        found = {}
+        for name in names:
+            register = frame.FindRegister(name)
+            if not register.IsValid() or register.GetError().Fail():
+                raise MapscopeError(f"lldb cannot read register {name}")
+            found[name] = register.GetValueAsUnsigned()
+        return found
+
     def value_at(self, address, type_):
         value = self._target.CreateValueFromAddress("value", lldb.SBAddress(address, self._target), type_.t)
         return LldbValue(value)

@@ -179,6 +179,12 @@ class Adapter(abc.ABC):
         """The :class:`Value` of variable ``name`` in a frame of a thread, or None."""
 
     @abc.abstractmethod
+    def frame_registers(self, thread_number, frame_index, names):
+        """``{name: value}`` of registers as they are in a frame of a thread (unwound for
+        callers: the values the frame will see when the callee returns). Register names are
+        DWARF's as the profile spells them (``rsp``, ``rbx``, ``r14``)."""
+
+    @abc.abstractmethod
     def value_at(self, address, type_):
         """The :class:`Value` of type ``type_`` (a :class:`Type`) stored at ``address``."""
 

@@ -70,6 +70,10 @@ class MapType:
     #: ``elems`` ``values``; gomap's ``extra`` fields are snake case).
     header_members: dict
     bucket_members: dict
+    #: Go: the map type's DWARF name (``map[int64]int64``) and the link-time address of its type
+    #: descriptor (what the runtime functions get as ``t``); None for gomap.
+    go_type: object = None
+    descriptor: object = None
 
     @property
     def description(self):
@@ -89,6 +93,10 @@ def _get(obj, key, kind, what):
     if not ok:
         raise MapscopeError(f"profile: {what}: '{key}' is not a {kind.__name__}")
     return value
+
+
+def _optional(obj, key, kind, what):
+    return None if obj.get(key) is None else _get(obj, key, kind, what)
 
 
 def _members(layout):
@@ -150,6 +158,8 @@ def map_types(profile_data):
                 constants=constants,
                 header_members=_members(header),
                 bucket_members=_members(b),
+                go_type=_optional(b, "map_type", str, what),
+                descriptor=_optional(b, "type_descriptor", int, what),
             )
         )
     return result

@@ -13,7 +13,7 @@ import bisect
 import json
 from dataclasses import dataclass
 
-from . import elf, layout
+from . import elf, layout, places
 from .errors import MapscopeError
 from .typenames import key_elem_of, same_type
 
@@ -22,14 +22,25 @@ FAMILIES = ("gomap", "go")
 _REQUIRED = ("schema_version", "family", "binary", "layouts", "constants", "roles", "probes")
 
 
+def _covering(ranges, link_pc):
+    """The item of ``(low, high, item)`` ranges that covers ``link_pc``, or None."""
+    return next((item for low, high, item in ranges if low <= link_pc < high), None)
+
+
 @dataclass(frozen=True)
 class Param:
-    """A formal parameter of a role function and where it lives from the function's
-    breakpoint address on (None: DWARF gives no simple place there)."""
+    """A formal parameter of a role function: its size, type and places by pc."""
 
     name: str
     size: int
-    location: object  # {"register": NAME} or {"register": NAME, "offset": N}, or None
+    location: object  # a register-based place valid from the breakpoint address on, or None
+    type: str = ""
+    locations: tuple = ()  # (low, high, place), link-time, half-open
+
+    def place_at(self, link_pc):
+        """Where the parameter is at ``link_pc`` (None: no known place there)."""
+        found = _covering(self.locations, link_pc)
+        return found if found is not None or self.locations else self.location
 
 
 @dataclass(frozen=True, eq=False)
@@ -45,6 +56,7 @@ class RoleFunction:
     size: int
     breakpoint_address: object  # after the prologue, or None
     params: tuple
+    cfa: tuple = ()  # (low, high, places.CfaRule): the canonical frame address by pc
 
     @property
     def name(self):
@@ -63,6 +75,10 @@ class RoleFunction:
         """The first parameter named in ``names``, or None."""
         return next((p for p in self.params if p.name in names), None)
 
+    def cfa_at(self, link_pc):
+        """The CfaRule at ``link_pc``, or None."""
+        return _covering(self.cfa, link_pc)
+
 
 @dataclass(frozen=True)
 class ProbeSite:
@@ -73,10 +89,23 @@ class ProbeSite:
     file: str
     line: int
     address: int  # link-time
+    params: dict = None  # name -> Param whose place holds at this address (profiles since places)
+    cfa: object = None  # the CfaRule at this address, or None
 
     @property
     def role(self):
         return self.function.role
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Go's goroutine bookkeeping, from DWARF: field offsets of ``runtime.g`` and ``runtime.m``,
+    and where the current g is (a register under ABIInternal, a thread-local slot)."""
+
+    g: dict  # field name -> layout.Field: goid, m, atomicstatus, startpc, gopc, labels
+    m: dict  # procid, curg, id
+    g_register: object  # "r14", or None
+    g_tls: object  # {"register": "fs_base", "offset": -8}, or None
 
 
 class Profile:
@@ -90,6 +119,7 @@ class Profile:
         binary = data["binary"]
         self.build_id = binary.get("build_id")
         self.go_build_id = binary.get("go_build_id")
+        self.go_version = binary.get("go_version") if isinstance(binary.get("go_version"), str) else None
         self.binary_path = binary.get("path")
         self.warnings = list(data.get("warnings") or [])
         self.types = _string_types(data.get("types") or {}, where)
@@ -108,6 +138,7 @@ class Profile:
             name: [_probe_site(name, s, by_symbol, where) for s in _list(sites, where, f"probes.{name}")]
             for name, sites in data["probes"].items()
         }
+        self.runtime = _runtime(data.get("runtime"), where)
         # Role functions sorted by address, for looking a pc up.
         self._by_address = sorted((fn for fns in self._roles.values() for fn in fns), key=lambda f: f.address)
         self._starts = [fn.address for fn in self._by_address]
@@ -320,13 +351,46 @@ def _check_layouts(map_types, where):
 def _map_handle_field(data, where):
     """The member of gomap's ``Map<K, V>`` that points at the header, or None (Go has no handle:
     a map value is the header pointer)."""
-    handle = data["layouts"].get("map_handle")
-    if handle is None:
-        # Profiles written before the handle was recorded: gomap's handle field was always this.
-        return "hmap" if data["family"] == "gomap" else None
-    field = handle.get("field") if isinstance(handle, dict) else None
-    _require(isinstance(field, str) and field.isidentifier(), where, "layouts.map_handle has no field name")
-    return field
+    handles = data["layouts"].get("map_handle") or []
+    _require(isinstance(handles, list), where, "layouts.map_handle is not a list")
+    names = set()
+    for handle in handles:
+        field = handle.get("fields", {}).get("header", {}) if isinstance(handle, dict) else None
+        name = field.get("name") if isinstance(field, dict) else None
+        _require(isinstance(name, str) and name.isidentifier(), where, "layouts.map_handle has no header field")
+        names.add(name)
+    _require(len(names) <= 1, where, "layouts.map_handle names several header fields")
+    return names.pop() if names else None
+
+
+def _runtime(data, where):
+    """Go's Runtime, or None (gomap, or a profile without it)."""
+    if data is None:
+        return None
+    _require(isinstance(data, dict), where, "'runtime' is not an object")
+    tables = {}
+    for struct, fields in (("g", ("goid", "m")), ("m", ("procid",))):
+        layout_ = data.get(struct)
+        found = layout_.get("fields") if isinstance(layout_, dict) else None
+        _require(isinstance(found, dict), where, f"runtime.{struct} has no fields")
+        table = {}
+        for name, f in found.items():
+            ok = isinstance(f, dict) and _is_int(f.get("offset"), 0, 1 << 16) and _is_int(f.get("size"), 1, 9)
+            _require(ok, where, f"runtime.{struct}.{name} is not a field")
+            table[name] = layout.Field(f["offset"], f["size"])
+        _require(all(n in table for n in fields), where, f"runtime.{struct} lacks {', '.join(fields)}")
+        tables[struct] = table
+    register = data.get("g_register")
+    _require(register is None or isinstance(register, str) and register.isalnum(), where, "runtime.g_register")
+    tls = data.get("g_tls")
+    ok = (
+        tls is None
+        or isinstance(tls, dict)
+        and isinstance(tls.get("register"), str)
+        and _is_int(tls.get("offset"), -(1 << 31), 1 << 31)
+    )
+    _require(ok, where, "runtime.g_tls is not a register and an offset")
+    return Runtime(tables["g"], tables["m"], register, tls)
 
 
 def _string_types(types, where):
@@ -367,6 +431,7 @@ def _role_function(role, fn, where):
         size=fn.get("size", 0),
         breakpoint_address=bp,
         params=tuple(_param(p, f"{here} {fn['function']}") for p in params),
+        cfa=_ranges(fn.get("cfa") or [], None, places.check_cfa, here, f"{fn['function']} cfa"),
     )
 
 
@@ -375,10 +440,28 @@ def _param(p, where):
     _require(_is_int(p.get("size", 8), 0, 1 << 16), where, f"parameter {p['name']} has a bad size")
     loc = p.get("location")
     if loc is not None:
-        ok = isinstance(loc, dict) and isinstance(loc.get("register"), str) and loc["register"].isalnum()
-        ok = ok and ("offset" not in loc or _is_int(loc["offset"], -(1 << 31), 1 << 31))
+        ok = places.check(loc, allow_pieces=False) is not None and "register" in loc
         _require(ok, where, f"parameter {p['name']} has a bad location")
-    return Param(name=p["name"], size=p.get("size", 8), location=loc)
+    return Param(
+        name=p["name"],
+        size=p.get("size", 8),
+        location=loc,
+        type=p["type"] if isinstance(p.get("type"), str) else "",
+        locations=_ranges(p.get("locations") or [], "location", places.check, where, f"parameter {p['name']}"),
+    )
+
+
+def _ranges(entries, key, check, where, what):
+    """``(low, high, item)`` triples of a profile's ``[{low, high, KEY: ...}]`` list (or, for CFA
+    rules, ``[{low, high, register, offset}]``), each item checked."""
+    _require(isinstance(entries, list), where, f"{what}: ranges are not a list")
+    found = []
+    for e in entries:
+        ok = isinstance(e, dict) and _is_int(e.get("low")) and _is_int(e.get("high")) and e["low"] <= e["high"]
+        item = check(e.get(key) if key else e) if ok else None
+        _require(item is not None, where, f"{what}: a bad range")
+        found.append((e["low"], e["high"], item))
+    return tuple(found)
 
 
 def _probe_site(name, s, by_symbol, where):
@@ -389,6 +472,26 @@ def _probe_site(name, s, by_symbol, where):
     fn = by_symbol.get(s["symbol"])
     _require(fn is not None, here, f"{s.get('file')}:{s.get('line')} is in no role function")
     _require(fn.contains(s["address"]), here, f"address {s['address']:#x} is outside {fn.function}")
+    params = {}
+    for p in s.get("params") or []:
+        ok = isinstance(p, dict) and isinstance(p.get("name"), str) and _is_int(p.get("size", 8), 0, 1 << 16)
+        ok = ok and (p.get("location") is None or places.check(p["location"]) is not None)
+        _require(ok, here, "a bad parameter")
+        params[p["name"]] = Param(
+            p["name"],
+            p.get("size", 8),
+            None,
+            str(p.get("type") or ""),
+            ((s["address"], s["address"] + 1, p.get("location")),),
+        )
+    cfa = places.check_cfa(s["cfa"]) if s.get("cfa") is not None else None
+    _require(s.get("cfa") is None or cfa is not None, here, "a bad cfa")
     return ProbeSite(
-        probe=name, function=fn, file=str(s.get("file") or ""), line=s.get("line", 0), address=s["address"]
+        probe=name,
+        function=fn,
+        file=str(s.get("file") or ""),
+        line=s.get("line", 0),
+        address=s["address"],
+        params=params,
+        cfa=cfa,
     )

@@ -106,7 +106,7 @@ class Engine:
     def _breakpoints(self):
         target, adapter = self.target, self.adapter
         self.gate = adapter.set_breakpoint(Site(0, self.scenario.gate, 0))
-        self.fatal_bps = {adapter.set_breakpoint(site) for site, _ in target.role_sites("fatal")}
+        self.fatal_bps = {adapter.set_breakpoint(site) for site, _, _ in target.role_sites("fatal")}
         self.all_breakpoints += [self.gate, *self.fatal_bps]
         self.step_bps = []
         for step in self.scenario.steps:
@@ -255,7 +255,7 @@ class Engine:
             fields["reached"] = fn.role
             fields["function"] = fn.variant
             if self.header is None:
-                self.header = self.target.frame_map(info.number, index)
+                self.header = self.target.frame_map(info, index)
         if self.header:
             address, mt = self.header
             h, entries = self.target.entries(address, mt)

@@ -16,7 +16,7 @@ replay engine turns the same data into transcript events.
 
 from dataclasses import dataclass
 
-from . import conditions, decode, elf, profile_cache, recognize
+from . import conditions, decode, elf, places, profile_cache, recognize, typenames
 from .adapter import Site
 from .errors import MapscopeError
 from .profile import Profile
@@ -140,29 +140,90 @@ class Target:
                 return t
         raise MapscopeError(f"no thread {number}")
 
-    def frame_uint(self, thread_number, frame_index, name):
-        """The integer value of variable ``name`` in a frame, or None when it has none."""
-        value = self.adapter.frame_variable(thread_number, frame_index, name)
-        if value is None:
+    # -- reading a role frame's parameters ------------------------------------------------------
+    #
+    # A parameter is read where DWARF says it is at the frame's pc (the profile's places by pc:
+    # a register, a stack slot, a slot relative to the canonical frame address, or pieces), with
+    # the frame's own registers: the same way in every debugger, for Go's register ABI as for
+    # gomap, and in optimised code as long as DWARF knows the place.
+
+    def link_pc(self, thread, index):
+        """The link-time pc to look places up at, for frame ``index`` of a thread: a caller's pc
+        is a return address, so its call lies one byte before (frames of inlined calls share
+        their caller's pc, which is no return address)."""
+        pc = thread.frames[index].pc
+        if index > 0 and thread.frames[index - 1].pc != pc:
+            pc -= 1
+        return pc - self.load_bias()
+
+    def frame_param(self, thread, index, *names):
+        """The bytes of the first parameter named in ``names`` of the role function that frame
+        ``index`` is in, or None (no such parameter, no known place at that pc)."""
+        link = self.link_pc(thread, index)
+        fn = self.require_profile().role_function_containing(link)
+        param = fn.param(*names) if fn is not None else None
+        if param is None:
             return None
+        if not param.locations and param.location is None:
+            return self._debugger_variable(thread.number, index, param.name)
+        place = param.place_at(link)
+        if place is None:
+            return None  # optimised out here
+        registers = self._registers(thread.number, index)
         try:
-            return value.as_int()
+            return places.read(place, param.size, registers, self.read, fn.cfa_at(link), self.load_bias())
         except MapscopeError:
             return None
 
-    def frame_map(self, thread_number, frame_index):
-        """``(header address, MapType)`` a role frame works on (its ``h``), or None."""
-        value = self.adapter.frame_variable(thread_number, frame_index, "h")
+    def frame_uint(self, thread, index, *names):
+        """:meth:`frame_param` as an unsigned integer, or None."""
+        raw = self.frame_param(thread, index, *names)
+        return int.from_bytes(raw, "little") if raw else None
+
+    def _registers(self, thread_number, index):
+        """The register values of a frame, read from the debugger as they are asked for."""
+        cache = {}
+
+        def value(name):
+            if name not in cache:
+                cache[name] = self.adapter.frame_registers(thread_number, index, [name])[name]
+            return cache[name]
+
+        return value
+
+    def _debugger_variable(self, thread_number, index, name):
+        """The bytes of a frame variable as the debugger reads it (profiles without places)."""
+        value = self.adapter.frame_variable(thread_number, index, name)
         if value is None:
             return None
         try:
-            header = value.as_int()
+            if value.address is not None:
+                return self.read(value.address, value.size)
+            return value.as_int().to_bytes(8, "little")[: value.size]
         except MapscopeError:
             return None
+
+    def frame_map(self, thread, index):
+        """``(header address, MapType)`` a role frame works on (its ``h``), or None."""
+        header = self.frame_uint(thread, index, "h")
         if not header:
             return None
+        map_type = self._map_type_in_frame(thread, index)
+        return (header, map_type) if map_type is not None else None
+
+    def _map_type_in_frame(self, thread, index):
+        """The map type a role frame works on: the only one; for Go, the one whose descriptor
+        is the ``t`` argument; for gomap, the one the function copy was made for."""
+        prof = self.require_profile()
+        if len(prof.map_types) == 1:
+            return prof.map_types[0]
+        descriptor = self.frame_uint(thread, index, "t")
+        for mt in prof.map_types:
+            if mt.descriptor is not None and descriptor is not None and mt.descriptor + self.load_bias() == descriptor:
+                return mt
+        fn = prof.role_function_containing(self.link_pc(thread, index))
         try:
-            return header, self.require_profile().map_type(value.type_name)
+            return prof.map_type(fn.dwarf_name) if fn is not None and fn.dwarf_name else None
         except MapscopeError:
             return None  # a map type the profile cannot tell apart
 
@@ -218,8 +279,8 @@ class Target:
                 fn = self.role_function_at(frame.pc)
                 if fn is None or fn.role != "evacuate":
                     continue
-                h = self.frame_uint(t.number, index, "h")
-                bucket = self.frame_uint(t.number, index, "oldbucket")
+                h = self.frame_uint(t, index, "h")
+                bucket = self.frame_uint(t, index, "oldbucket")
                 if h == header.address and bucket is not None:
                     found.add(bucket)
                     break
@@ -228,14 +289,15 @@ class Target:
     # -- breakpoint sites ----------------------------------------------------------------------
 
     def role_sites(self, role):
-        """``(Site, RoleFunction)`` for each function of ``role``, after its prologue."""
+        """``(Site, RoleFunction, None)`` for each function of ``role``, after its prologue."""
         return [
-            (Site(fn.stop_address, fn.name, fn.address, at_entry=True), fn)
+            (Site(fn.stop_address, fn.name, fn.address, at_entry=True), fn, None)
             for fn in self.require_profile().role_functions(role)
         ]
 
     def probe_sites(self, probe, role=None):
-        """``(Site, RoleFunction)`` for each address of ``probe`` (optionally within ``role``)."""
+        """``(Site, RoleFunction, ProbeSite)`` for each address of ``probe`` (optionally within
+        ``role``)."""
         prof = self.require_profile()
         found = prof.probe_sites(probe)
         if role is not None:
@@ -244,11 +306,13 @@ class Target:
                 roles = sorted({s.role for s in found})
                 raise MapscopeError(f"probe {probe} is not in role {role} (it is in: {', '.join(roles)})")
             found = within
-        return [(Site(s.address, s.function.name, s.function.address, s.file, s.line), s.function) for s in found]
+        return [(Site(s.address, s.function.name, s.function.address, s.file, s.line), s.function, s) for s in found]
 
-    def conditional_sites(self, role, probe=None, map_address=None, bucket=None, growing=False):
+    def conditional_sites(self, role, probe=None, map_address=None, bucket=None, growing=False, map_type=None):
         """``(Site, condition or None)`` for every place to stop in ``role`` (or at ``probe``,
-        within ``role`` when given), filtered to one header, one bucket, or growing maps."""
+        within ``role`` when given), filtered to one header, one bucket, growing maps, or one map
+        type (Go: the ``t`` argument is that type's descriptor; gomap: only the function copies
+        made for that type)."""
         prof = self.require_profile()
         if role is not None:
             prof.role_functions(role)  # an unknown role is an error even with a probe
@@ -259,10 +323,28 @@ class Target:
             terms.append(conditions.Term("bucket", int(bucket)))
         if growing:
             terms.append(conditions.Term("growing"))
-        offset = prof.map_types[0].header["oldbuckets"].offset if prof.map_types else 0
         sites = self.probe_sites(probe, role) if probe else self.role_sites(role)
+        if map_type is not None:
+            if map_type.descriptor is not None:
+                terms.append(conditions.Term("type", map_type.descriptor + self.load_bias()))
+            else:
+                sites = [s for s in sites if self._serves(s[1], map_type)]
+                if not sites:
+                    raise MapscopeError(f"no {role or probe} function serves {map_type.description}")
+        offset = prof.map_types[0].header["oldbuckets"].offset if prof.map_types else 0
         # Conditions differ per function copy: each has its own stack frame layout.
-        return [(site, conditions.render(function, terms, offset)) for site, function in sites]
+        return [
+            (site, conditions.render(function, terms, offset, site.address, probe_site))
+            for site, function, probe_site in sites
+        ]
+
+    def _serves(self, function, map_type):
+        """Whether a gomap role function copy is made for ``map_type`` (its generic arguments);
+        a function without them (fatal, advance_evacuation_mark) serves every map."""
+        kv = typenames.key_elem_of(function.dwarf_name) if function.dwarf_name else None
+        if kv is None:
+            return True
+        return typenames.same_type(kv[0], map_type.key_type) and typenames.same_type(kv[1], map_type.elem_type)
 
     # -- watchpoints ---------------------------------------------------------------------------
 
@@ -306,9 +388,9 @@ class Target:
     def catch_fatal(self):
         """Breakpoints on the fatal role; returns their sites."""
         sites = self.role_sites("fatal")
-        for site, _ in sites:
+        for site, _, _ in sites:
             self.fatal_breakpoints.add(self.adapter.set_breakpoint(site))
-        return [site for site, _ in sites]
+        return [site for site, _, _ in sites]
 
     def fatal_report(self, thread_number):
         """The misuse a thread stopped at the fatal role reports: ``{message, thread, role,
@@ -326,19 +408,19 @@ class Target:
         return report
 
     def fatal_message(self, thread_number):
-        """The message passed to the fatal function (parameter ``msg`` in gomap, ``s`` in Go),
-        rendered with the profile's layout of its string type."""
+        """The message passed to the fatal function (parameter ``msg`` in gomap, ``s`` in Go,
+        where it arrives in two registers), rendered with the profile's layout of its string
+        type."""
+        thread = self.thread(thread_number)
+        found = self.role_frame(thread, include_fatal=True)
+        raw = self.frame_param(thread, found[0], "msg", "s") if found else None
+        if raw is None:
+            return "<message not readable>"
         types = self.require_profile().types
-        for name in ("msg", "s"):
-            value = self.adapter.frame_variable(thread_number, 0, name)
-            if value is None or value.address is None:
-                continue
-            raw = self.read(value.address, value.size)
-            for type_name in ("&str", "string"):
-                if type_name in types:
-                    return self.renderer().render(type_name, raw).strip('"')
-            return "<message not readable: the profile has no layout for its string type>"
-        return "<message not readable>"
+        for type_name in ("&str", "string"):
+            if type_name in types:
+                return self.renderer().render(type_name, raw).strip('"')
+        return "<message not readable: the profile has no layout for its string type>"
 
     # -- snapshots -----------------------------------------------------------------------------
 
@@ -387,7 +469,7 @@ class Target:
         for index, frame in enumerate(thread.frames):
             if self.role_function_at(frame.pc) is None:
                 continue
-            hit = self.frame_map(thread.number, index)
+            hit = self.frame_map(thread, index)
             if hit:
                 found[hit[0]] = hit[1]
         return found

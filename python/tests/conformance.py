@@ -107,7 +107,7 @@ def check_print_text_honours_the_limit(w):
 
 
 def check_breakpoints_set_enable_delete(w):
-    site, fn = w.target.role_sites("evacuate")[0]
+    site, fn, _ = w.target.role_sites("evacuate")[0]
     first = w.adapter.set_breakpoint(site)
     offset = w.profile.map_types[0].header["oldbuckets"].offset
     probe = Site(site.address, site.function, site.function_address, at_entry=False)
@@ -173,7 +173,7 @@ def run_in_debugger(adapter, truth_path):
     target.load_profile()
     adapter.set_breakpoint(Site(0, "grow::checkpoint", 0, at_entry=True))
     stop = adapter.launch(["--print"], {}, truth_path)
-    while not stop.ended and target.frame_uint(stop.thread, 0, "id") != CHECKPOINT:
+    while not stop.ended and adapter.frame_variable(stop.thread, 0, "id").as_int() != CHECKPOINT:
         stop = adapter.resume_all()
     if stop.ended:
         print("CONFORMANCE setup FAIL: the program ended before its checkpoint", flush=True)

@@ -94,6 +94,7 @@ class FakeThread:
     position: int = -1  # index into places; -1: not started
     hangs: bool = False  # after its last place it runs forever (until interrupted)
     variables: dict = field(default_factory=dict)  # (position, frame, name) -> FakeValue
+    registers: dict = field(default_factory=dict)  # (position, frame) -> {register: value}
 
     @property
     def ended(self):
@@ -145,6 +146,14 @@ class FakeAdapter(Adapter):
     def frame_variable(self, thread_number, frame_index, name):
         t = self._by_number(thread_number)
         return t.variables.get((t.position, frame_index, name)) if t else None
+
+    def frame_registers(self, thread_number, frame_index, names):
+        t = self._by_number(thread_number)
+        found = t.registers.get((t.position, frame_index), {}) if t else {}
+        missing = [n for n in names if n not in found]
+        if missing:
+            raise MapscopeError(f"fake: no register {missing[0]} in frame {frame_index}")
+        return {n: found[n] for n in names}
 
     def value_at(self, address, type_):
         return FakeValue(self, kind_of(type_), type_, address)
@@ -300,7 +309,9 @@ def at_checkpoint(image):
         )
         for n, f in mt.header.items()
     }
-    handle = FakeType("gomap::Map<i64, i64>", {"hmap": (0, FakeType(f"*mut {mt.header_name}", target=header))}, size=16)
+    handle_field = image.profile.map_handle_field
+    header_pointer = FakeType(f"*mut {mt.header_name}", target=header)
+    handle = FakeType("gomap::Map<i64, i64>", {handle_field: (0, header_pointer)}, size=16)
     image.regions[HANDLE_ADDRESS] = image.header.to_bytes(8, "little") + bytes(8)
     fake.values["map"] = FakeValue(
         fake, "pointer", FakeType("*mut gomap::Map<i64, i64>", target=handle), number=HANDLE_ADDRESS

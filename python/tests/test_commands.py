@@ -24,7 +24,7 @@ def test_show_mid_doubling():
     assert "  count       106" in out
     assert "  B           5 (32 buckets)" in out
     assert "  flags       iterator|oldIterator (0x03)" in out
-    assert "  growing     yes, doubling from 16 buckets: 4/16 old buckets below the evacuation mark" in out
+    assert "  growing     yes, doubling from 16 buckets: 2/16 old buckets below the evacuation mark" in out
 
 
 def test_buckets_show_states_and_entries():

@@ -44,7 +44,7 @@ def test_what_cannot_be_expressed_is_an_error():
     assign = function("assign", ("h", 8, None))
     with pytest.raises(MapscopeError, match="no parameter oldbucket or bucket"):
         render(assign, [Term("bucket", 1)], 24)
-    with pytest.raises(MapscopeError, match="no simple DWARF location"):
+    with pytest.raises(MapscopeError, match="has no place a condition can read"):
         render(assign, [Term("map", 1)], 24)
     with pytest.raises(MapscopeError, match="no parameter h"):
         render(function("fatal"), [Term("growing")], 24)

@@ -40,7 +40,7 @@ def test_header_fields_and_flag_names():
     h = decode.read_header(image.read, image.header, image.map_type)
     assert (h.count, h.B, h.nbuckets, h.noldbuckets) == (106, 5, 32, 16)
     assert h.flag_names == ["iterator", "oldIterator"]
-    assert h.summary() == ("count=106 B=5 buckets=32 flags=iterator|oldIterator growing(doubling) evacuated=4/16")
+    assert h.summary() == ("count=106 B=5 buckets=32 flags=iterator|oldIterator growing(doubling) evacuated=2/16")
 
 
 def test_deleted_slots_are_not_entries():
