@@ -182,6 +182,15 @@ class GdbAdapter(Adapter):
         thread = _selected()
         return thread.num if thread else 0
 
+    def selected_frame(self):
+        thread = _selected()
+        if thread is None:
+            return 0, 0
+        try:
+            return thread.num, gdb.selected_frame().level()
+        except gdb.error:
+            return thread.num, 0
+
     def set_breakpoint(self, site, condition=None):
         # By name, or relative to the function's symbol, so that gdb moves the breakpoint with
         # the program when it is loaded elsewhere (PIE), also when it is set before 'run'. At a

@@ -256,6 +256,13 @@ class LldbAdapter(Adapter):
         process = self._process
         return process.GetSelectedThread().GetIndexID() if process else 0
 
+    def selected_frame(self):
+        process = self._process
+        if process is None:
+            return 0, 0
+        thread = process.GetSelectedThread()
+        return thread.GetIndexID(), thread.GetSelectedFrame().GetFrameID()
+
     # -- breakpoints and watchpoints -----------------------------------------------------------
 
     def set_breakpoint(self, site, condition=None):
@@ -605,6 +612,9 @@ def install(debugger):
     run(f"type summary add -w mapscope -e -x '{regex}' -F {__name__}.map_summary")
     run(f"type synthetic add -w mapscope -x '{regex}' -l {__name__}.MapChildren")
     run("type category enable mapscope")
+    # Go preempts goroutines with SIGURG (asynchronous preemption, since 1.14); lldb would stop
+    # at every one. Passed on silently, as gdb does by default; no other program uses it.
+    run("process handle SIGURG -n false -p true -s false")
 
 
 def replay_main(debugger, scenario_path, transcript_file=None, bless=False):

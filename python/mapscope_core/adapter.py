@@ -207,6 +207,10 @@ class Adapter(abc.ABC):
     def selected_thread(self):
         """The number of the thread the user has selected, or 0."""
 
+    @abc.abstractmethod
+    def selected_frame(self):
+        """``(thread number, frame index)`` the user has selected, or (0, 0)."""
+
     # -- breakpoints and watchpoints -----------------------------------------------------------
 
     @abc.abstractmethod

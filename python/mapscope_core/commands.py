@@ -393,14 +393,35 @@ def format_watch_hit(hit):
 def format_fatal(report):
     lines = [
         f"hmap catch fatal: fatal error: {report['message']}",
-        f"  detected by thread '{report['thread']}' in {report['role'] or 'unknown role'}",
+        f"  detected by {_who(report)} in {report['role'] or 'unknown role'}{_at(report)}",
     ]
     for other in report["others"]:
         also = " (it detected misuse too)" if other["in_fatal"] else ""
-        lines.append(f"  also in a map role: thread '{other['thread']}' in {other['role']}{also}")
+        lines.append(f"  also in a map role: {_who(other)} in {other['role']}{also}{_at(other)}")
     if not report["others"]:
-        lines.append("  no other thread is inside a map role now")
+        lines.append(
+            "  no other thread is inside a map role now: the other offender has already left the "
+            "map code (its end check or entry check came after the damage)"
+        )
     return "\n".join(lines)
+
+
+def _who(offender):
+    """``thread 'writer-1'``, or for Go ``goroutine 7 (LWP 1234)``."""
+    name = offender["thread"]
+    who = name if name.startswith("goroutine ") else f"thread '{name}'"
+    if "lwp" in offender:
+        goroutine = (
+            f"goroutine {offender['goroutine']}, "
+            if "goroutine" in offender and name != f"goroutine {offender['goroutine']}"
+            else ""
+        )
+        who += f" ({goroutine}LWP {offender['lwp']})"
+    return who
+
+
+def _at(offender):
+    return f", at {offender['frame']}" if offender.get("frame") else ""
 
 
 def _slot_lines(bucket, mt, render):

@@ -10,10 +10,23 @@ Which slots hold the map's entries, at any moment of a grow:
   copies the entry, so a slot still carrying a hash byte has not been copied anywhere yet, even in
   a bucket whose first slot already says "evacuated".
 
-A marked slot is never listed: its entry is at its destination, or was deleted there later, or is
-*in flight*, when a thread stopped between marking and copying it. Only the stopped thread knows
-which old bucket that is; a caller who knows passes it in ``in_flight_old`` and the one marked,
-uncopied slot of that bucket is listed too, flagged.
+A marked slot is not listed: its entry is at its destination, or was deleted there later, or is
+*in flight*: a thread stopped inside ``evacuate`` between marking the old slot and finishing the
+copy. evacuate moves one entry at a time, in slot order: it marks the old slot (evacuatedX or
+evacuatedY says which destination), writes the destination slot's tophash, copies the key, then
+the elem. Until the copy is complete the old slot still holds the key and the elem (an old bucket
+is cleared only after all of it has moved), so the entry in flight is read from there:
+
+- which old buckets are being evacuated: those a caller knows a stopped thread works on
+  (``in_flight_old``, from the threads' evacuate frames), and any old bucket that is marked only
+  in part (no other state of a bucket has both marked and live slots);
+- the entry: the last marked slot (X or Y) of that bucket's chain;
+- whether its destination slot exists yet: while a bucket is being evacuated its destination
+  holds exactly the entries already moved from it (writers insert there only after evacuating
+  it), so a destination with as many live slots as slots marked for it has a slot for the entry
+  in flight, the last one, whose key or elem may not be copied yet: it is skipped, and the old
+  slot listed instead; with one fewer, the entry has no destination slot yet and the old slot is
+  listed. Any other count (a racing writer) lists the map as it reads.
 """
 
 from dataclasses import dataclass
@@ -231,15 +244,20 @@ def iter_live_entries(read, header, in_flight_old=()):
     printer shows the first few entries of a map of millions)."""
     mt = header.map_type
     nold = header.noldbuckets
+    skipped = set()  # destination slots (key addresses) whose entry is listed from its old slot
     for i in range(header.nbuckets):
         if header.growing and i < nold:
             chain = read_chain(read, bucket_address(header.oldbuckets, i, mt), mt)
             yield from _chain_entries(chain, "old", i)
-            if i in in_flight_old:
-                yield from _in_flight(read, header, i, chain)
+            if i in in_flight_old or _partly_marked(chain, mt):
+                entry, destination_slot = _in_flight(read, header, i, chain)
+                if entry is not None:
+                    yield entry
+                if destination_slot is not None:
+                    skipped.add(destination_slot)
         if header.buckets:
             chain = read_chain(read, bucket_address(header.buckets, i, mt), mt)
-            yield from _chain_entries(chain, "new", i)
+            yield from (e for e in _chain_entries(chain, "new", i) if e.key_address not in skipped)
 
 
 def _chain_entries(chain, array, index):
@@ -253,21 +271,33 @@ def _chain_entries(chain, array, index):
     return found
 
 
+def _partly_marked(chain, mt):
+    """Whether an old bucket's chain has both evacuation marks and live slots."""
+    states = {s.state for b in chain for s in b.slots}
+    marks = {"evacuatedX", "evacuatedY", "evacuatedEmpty"}
+    return None in states and bool(states & marks)
+
+
 def _in_flight(read, header, index, chain):
-    """The marked slot of old bucket ``index`` whose entry has not reached its destination."""
+    """``(entry, destination slot)`` of the entry evacuate is moving out of old bucket ``index``
+    (see the module's description): the entry read from its old slot, or None; and the key
+    address of its destination slot when that slot exists and must not be listed, or None."""
     mt = header.map_type
-    marks = (mt.constants.tophash["evacuatedX"], mt.constants.tophash["evacuatedY"])
+    x, y = mt.constants.tophash["evacuatedX"], mt.constants.tophash["evacuatedY"]
     slots = [(n, s) for n, b in enumerate(chain) for s in b.slots]
-    marked = [(n, s) for n, s in slots if s.tophash in marks]
-    if not marked:
-        return []
+    marked = [(n, s) for n, s in slots if s.tophash in (x, y)]
+    if not marked or not header.buckets:
+        return None, None
     n, last = marked[-1]
-    destinations = [index]
-    if not header.same_size_grow:
-        destinations.append(index + header.noldbuckets)
-    for d in destinations:
-        for bucket in read_chain(read, bucket_address(header.buckets, d, mt), mt):
-            if any(s.live and s.key == last.key for s in bucket.slots):
-                return []
+    moved = sum(1 for _, s in marked if s.tophash == last.tophash)
+    to_y = last.tophash == y and not header.same_size_grow
+    destination = index + header.noldbuckets if to_y else index
+    dest_chain = read_chain(read, bucket_address(header.buckets, destination, mt), mt)
+    dest_live = [s for b in dest_chain for s in b.slots if s.live]
     number = n * mt.constants.bucket_count + last.index
-    return [Entry(last.key, last.elem, last.key_address, last.elem_address, "old", index, number, in_flight=True)]
+    entry = Entry(last.key, last.elem, last.key_address, last.elem_address, "old", index, number, in_flight=True)
+    if len(dest_live) == moved:
+        return entry, dest_live[-1].key_address
+    if len(dest_live) == moved - 1:
+        return entry, None
+    return None, None

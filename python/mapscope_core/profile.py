@@ -128,7 +128,7 @@ class Profile:
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise MapscopeError(f"{where}: malformed layouts or constants ({type(e).__name__}: {e})") from None
         _check_layouts(self.map_types, where)
-        self.map_handle_field = _map_handle_field(data, where)
+        self.map_handle_field, self.map_handle_offset = _map_handle(data, where)
         self._roles = {
             role: [_role_function(role, fn, where) for fn in _list(fns, where, f"roles.{role}")]
             for role, fns in data["roles"].items()
@@ -348,19 +348,21 @@ def _check_layouts(map_types, where):
             _require(mt.header[ptr].size == mt.pointer_size, where, f"header {mt.header_name}: {ptr} is not a pointer")
 
 
-def _map_handle_field(data, where):
-    """The member of gomap's ``Map<K, V>`` that points at the header, or None (Go has no handle:
-    a map value is the header pointer)."""
+def _map_handle(data, where):
+    """``(member name, offset)`` of the member of gomap's ``Map<K, V>`` that points at the
+    header, or (None, None): Go has no handle, a map value is the header pointer."""
     handles = data["layouts"].get("map_handle") or []
     _require(isinstance(handles, list), where, "layouts.map_handle is not a list")
-    names = set()
+    found = set()
     for handle in handles:
         field = handle.get("fields", {}).get("header", {}) if isinstance(handle, dict) else None
         name = field.get("name") if isinstance(field, dict) else None
-        _require(isinstance(name, str) and name.isidentifier(), where, "layouts.map_handle has no header field")
-        names.add(name)
-    _require(len(names) <= 1, where, "layouts.map_handle names several header fields")
-    return names.pop() if names else None
+        offset = field.get("offset") if isinstance(field, dict) else None
+        ok = isinstance(name, str) and name.isidentifier() and _is_int(offset, 0, 1 << 16)
+        _require(ok, where, "layouts.map_handle has no header field")
+        found.add((name, offset))
+    _require(len(found) <= 1, where, "layouts.map_handle differ in their header field")
+    return found.pop() if found else (None, None)
 
 
 def _runtime(data, where):

@@ -295,7 +295,7 @@ class Engine:
 
     def _record_fatal(self, stop):
         self.fatal = self.target.fatal_report(stop.thread)
-        self.emit("fatal", **self.fatal)
+        self.emit("fatal", **_without_lwp(self.fatal))
 
     # -- threads -------------------------------------------------------------------------------
 
@@ -342,6 +342,13 @@ class Watchdog:
 
     def cancel(self):
         self.done.set()
+
+
+def _without_lwp(report):
+    """A fatal report as the transcript keeps it: kernel thread ids differ from run to run."""
+    stable = {k: v for k, v in report.items() if k != "lwp"}
+    stable["others"] = [{k: v for k, v in o.items() if k != "lwp"} for o in report["others"]]
+    return stable
 
 
 def check(scenario, events):

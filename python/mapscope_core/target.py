@@ -14,9 +14,10 @@ It returns data (dataclasses and dicts), never text: formatting is the commands'
 replay engine turns the same data into transcript events.
 """
 
+import os
 from dataclasses import dataclass
 
-from . import conditions, decode, elf, places, profile_cache, recognize, typenames
+from . import conditions, decode, elf, inspector, places, profile_cache, recognize, typenames
 from .adapter import Site
 from .errors import MapscopeError
 from .profile import Profile
@@ -72,6 +73,7 @@ class Target:
         self._bias = (0, 0)  # (pid, load bias) of the process last asked about
         #: True while the replay engine drives the program: it reads every stop itself.
         self.replaying = False
+        self._inspector = None
 
     # -- the profile ---------------------------------------------------------------------------
 
@@ -239,9 +241,38 @@ class Target:
         text = expression.strip()
         address = recognize.parse_address(text)
         if address is None:
-            address, found = recognize.header_of(self.adapter.evaluate(text), prof, text)
+            try:
+                value = self.adapter.evaluate(text)
+            except MapscopeError as unknown:
+                if not text.isidentifier():
+                    raise
+                # The debugger does not know the variable (lldb has no Go support): DWARF may.
+                try:
+                    address, found = self.variable_map(text)
+                except inspector.NotInScope:
+                    raise unknown from None
+            else:
+                address, found = recognize.header_of(value, prof, text)
             type_name = type_name or found
+        if type_name is None or typenames.key_elem_of(type_name) is None:
+            # A bare address, or the runtime's untyped header (Go's *runtime.hmap): a role frame
+            # working on this header knows its map type.
+            in_frame = self._map_type_of_header(address)
+            if in_frame is not None:
+                return address, in_frame
         return address, prof.map_type(type_name)
+
+    def _map_type_of_header(self, address):
+        """The map type of the header at ``address`` as the innermost role frame of the
+        selected thread that works on it sees it (its ``t``), or None."""
+        if not self.adapter.pid() or len(self.require_profile().map_types) < 2:
+            return None
+        selected = self.adapter.selected_thread()
+        thread = next((t for t in self.adapter.threads(with_frames=True) if t.number == selected), None)
+        found = self.role_frame(thread) if thread is not None else None
+        if found is None or self.frame_uint(thread, found[0], "h") != address:
+            return None
+        return self._map_type_in_frame(thread, found[0])
 
     def header(self, address, map_type):
         return decode.read_header(self.read, address, map_type)
@@ -285,6 +316,55 @@ class Target:
                     found.add(bucket)
                     break
         return found
+
+    # -- variables the debugger cannot see -----------------------------------------------------
+
+    def inspector(self):
+        """The DWARF inspector's variable service for the loaded program."""
+        binary = self.adapter.executable()
+        if self._inspector is None or self._inspector.binary != binary:
+            if self._inspector is not None:
+                self._inspector.close()
+            self._inspector = inspector.Inspector(binary)
+        return self._inspector
+
+    def variable(self, thread, index, name):
+        """``(bytes, type name)`` of the variable ``name`` in scope in frame ``index`` of a
+        thread, read where DWARF says it is at that pc."""
+        link = self.link_pc(thread, index)
+        found = self.inspector().find(link, name)
+        if found is None:
+            function = self.inspector().variables(link).get("function") or "this frame"
+            raise inspector.NotInScope(f"no variable {name} in scope in {function}")
+        variable, cfa = found
+        place = places.check(variable.get("location")) if variable.get("location") else None
+        size = variable.get("size")
+        if place is None or not isinstance(size, int) or not 0 < size <= 1 << 16:
+            raise MapscopeError(f"{name} is optimised out here")
+        registers = self._registers(thread.number, index)
+        return places.read(place, size, registers, self.read, cfa, self.load_bias()), str(variable.get("type") or "")
+
+    def variable_map(self, name):
+        """``(header address, type name)`` of a map variable of the selected frame, by DWARF."""
+        number, index = self.adapter.selected_frame()
+        if not number:
+            raise inspector.NotInScope(f"cannot evaluate {name!r}: the program is not running")
+        raw, type_name = self.variable(self.thread(number), index, name)
+        return self._header_in(raw, type_name, name), type_name
+
+    def _header_in(self, raw, type_name, name):
+        """The header address a map variable's bytes hold: Go's map is the header pointer;
+        gomap's ``Map`` holds it at the handle's member, and ``&Map`` points at a ``Map``."""
+        prof = self.require_profile()
+        bare = typenames.strip_pointers(type_name)
+        if bare.startswith("map[") or prof.map_handle_offset is None:
+            return int.from_bytes(raw[:8], "little")
+        if bare != type_name.strip():  # a pointer or reference to the handle
+            handle = int.from_bytes(raw[:8], "little")
+            return decode.read_uint(self.read, handle + prof.map_handle_offset, 8)
+        if len(raw) < prof.map_handle_offset + 8:
+            raise MapscopeError(f"{name} ({type_name}) is not a map")
+        return int.from_bytes(raw[prof.map_handle_offset : prof.map_handle_offset + 8], "little")
 
     # -- breakpoint sites ----------------------------------------------------------------------
 
@@ -401,11 +481,77 @@ class Target:
             roles = self.roles_of(t)
             below = next((r for r in roles if r != "fatal"), None)
             if t.number == thread_number:
-                report.update(thread=t.name, role=below)
+                report.update(thread=self.thread_name(t), role=below, **self.whereabouts(t))
             elif roles:
-                report["others"].append({"thread": t.name, "role": below or "fatal", "in_fatal": "fatal" in roles})
+                other = {"thread": self.thread_name(t), "role": below or "fatal", "in_fatal": "fatal" in roles}
+                report["others"].append(dict(other, **self.whereabouts(t)))
         report["others"].sort(key=lambda o: o["thread"])
         return report
+
+    # -- goroutines ----------------------------------------------------------------------------
+    #
+    # In a Go program a thread (an M) runs goroutines, and every thread carries the program's
+    # name: a thread is named by its goroutine instead ("goroutine 7"), unless the program named
+    # the thread itself (a goroutine locked to a thread, as the Go fixtures do).
+
+    def thread_name(self, thread):
+        """A thread's name for reports: its own name, or for Go a thread that has none of its
+        own, ``goroutine N``."""
+        runtime = self.require_profile().runtime
+        if runtime is None or thread.name and thread.name != self._program_name():
+            return thread.name
+        g = self.goroutine(thread)
+        return f"goroutine {g['goroutine']}" if g else thread.name
+
+    def _program_name(self):
+        return os.path.basename(self.adapter.executable())[:15]  # the kernel keeps 15 bytes
+
+    def whereabouts(self, thread):
+        """Where a Go thread is, beyond its map role: ``{goroutine, lwp, frame}`` with its
+        goroutine id, kernel thread id and innermost frame of user code ({} for gomap)."""
+        if self.require_profile().runtime is None:
+            return {}
+        found = {"lwp": thread.lwp, "frame": _user_frame(thread)}
+        g = self.goroutine(thread)
+        if g:
+            found["goroutine"] = g["goroutine"]
+        return found
+
+    def goroutine(self, thread):
+        """``{goroutine: id}`` of the goroutine a Go thread runs, or None. The current g is in the
+        register ABIInternal keeps it in, or in the thread-local slot; a candidate counts only
+        if its M is this very thread (m.procid is the thread's LWP), and a thread on its
+        scheduler stack (g0) is named by the goroutine it runs (m.curg)."""
+        runtime = self.require_profile().runtime
+        for g in self._g_candidates(thread, runtime):
+            try:
+                m = self._field(g, runtime.g["m"])
+                if not m or self._field(m, runtime.m["procid"]) != thread.lwp:
+                    continue
+                goid = self._field(g, runtime.g["goid"])
+                if goid == 0 and "curg" in runtime.m:  # g0: the scheduler's own stack
+                    curg = self._field(m, runtime.m["curg"])
+                    goid = self._field(curg, runtime.g["goid"]) if curg else 0
+                return {"goroutine": goid} if goid else None
+            except MapscopeError:
+                continue
+        return None
+
+    def _g_candidates(self, thread, runtime):
+        if runtime.g_tls is not None:
+            try:
+                base = self.adapter.frame_registers(thread.number, 0, [runtime.g_tls["register"]])
+                yield decode.read_uint(self.read, base[runtime.g_tls["register"]] + runtime.g_tls["offset"], 8)
+            except MapscopeError:
+                pass  # lldb reads no fs_base
+        if runtime.g_register is not None:
+            try:
+                yield self.adapter.frame_registers(thread.number, 0, [runtime.g_register])[runtime.g_register]
+            except MapscopeError:
+                pass
+
+    def _field(self, address, field):
+        return decode.read_uint(self.read, address + field.offset, field.size)
 
     def fatal_message(self, thread_number):
         """The message passed to the fatal function (parameter ``msg`` in gomap, ``s`` in Go,
@@ -473,3 +619,16 @@ class Target:
             if hit:
                 found[hit[0]] = hit[1]
         return found
+
+
+#: Functions of Go's runtime and its internals: a report names the innermost frame that is not one.
+_RUNTIME_PREFIXES = ("runtime.", "runtime/", "internal/", "sync.", "sync/", "syscall.")
+
+
+def _user_frame(thread):
+    """``function at file:line`` of a Go thread's innermost frame of user code, or None."""
+    for frame in thread.frames:
+        if frame.function and not frame.function.startswith(_RUNTIME_PREFIXES) and frame.function != "??":
+            where = f" at {os.path.basename(frame.file)}:{frame.line}" if frame.file else ""
+            return f"{frame.function}{where}"
+    return None

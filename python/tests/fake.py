@@ -191,6 +191,9 @@ class FakeAdapter(Adapter):
         alive = self._alive()
         return alive[0].number if alive else 0
 
+    def selected_frame(self):
+        return self.selected_thread(), 0
+
     # -- breakpoints ---------------------------------------------------------------------------
 
     def set_breakpoint(self, site, condition=None):
