@@ -480,6 +480,19 @@ class _Failed:
         return f"<map: {self.message}>"
 
 
+def _claim(objfile):
+    printers = objfile.pretty_printers
+    if _lookup_printer in printers:
+        return
+    printers.insert(0, _lookup_printer)
+    if len(printers) > 1 and not getattr(_claim, "said", False):
+        _claim.said = True
+        print(
+            f"mapscope: {objfile.filename} has its own printers (Go's runtime-gdb.py?); "
+            "mapscope's map printer goes first"
+        )
+
+
 def _on_stop(event):
     for report in COMMANDS_OF_SESSION.on_stop(_stop_of(event)):
         print(report)
@@ -493,6 +506,12 @@ def _install():
     for command in COMMANDS:
         HmapSubcommand(command)
     gdb.pretty_printers.append(_lookup_printer)
+    # gdb asks a program's own printers before the global ones, and Go's runtime-gdb.py (which
+    # gdb auto-loads for Go programs) registers a map printer that is wrong during growth: ours
+    # goes first in every program's list too.
+    for objfile in gdb.objfiles():
+        _claim(objfile)
+    gdb.events.new_objfile.connect(lambda event: _claim(event.new_objfile))
     gdb.events.stop.connect(_on_stop)
     global _STOPS
     _STOPS = _StopRecorder()

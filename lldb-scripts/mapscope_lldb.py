@@ -7,6 +7,7 @@ drives it: every resume returns when the process has stopped again.
 """
 
 import re
+import time
 
 import lldb
 from mapscope_core import MapscopeError
@@ -27,6 +28,13 @@ _KINDS = {
     lldb.eTypeClassUnion: "struct",
     lldb.eTypeClassReference: "reference",
 }
+#: Where programs leave, and the register that holds the exit status there: the first integer
+#: argument (the SysV C ABI for libc's _exit, Go's register ABI for runtime.exit). lldb-server
+#: 16 resumes a process thread by thread; a thread resumed first that exits the process kills
+#: the others before they are resumed, and lldb then loses the exit status ("lost connection",
+#: -1), a few runs in a hundred. The adapter stops at these functions, notes the status, and
+#: goes on; the status is used only when lldb has lost its own.
+_EXIT_PATHS = {"_exit": "rdi", "runtime.exit": "rax"}
 #: lldb's states in which the process is gone.
 _GONE = (lldb.eStateExited, lldb.eStateDetached, lldb.eStateInvalid, lldb.eStateUnloaded)
 
@@ -124,6 +132,10 @@ class LldbAdapter(Adapter):
         #: thread number: reported when that thread is resumed next (as gdb does), since lldb
         #: reports them all at once and the core takes one stop at a time.
         self._pending = {}
+        #: Breakpoints on the program's exit paths (number -> register of the status), and the
+        #: status seen there: see _EXIT_PATHS.
+        self._exit_breakpoints = {}
+        self._exit_code = None
 
     # -- the program and its memory ------------------------------------------------------------
 
@@ -316,6 +328,7 @@ class LldbAdapter(Adapter):
         self.debugger.SetAsync(False)
         _enable_stop_hook(self.debugger, False)
         self._pending.clear()
+        self._watch_exit_paths()
         process = self._target.Launch(info, error)
         if error.Fail() or not process.IsValid():
             raise MapscopeError(f"lldb could not start the program: {error.GetCString()}")
@@ -328,16 +341,25 @@ class LldbAdapter(Adapter):
         return self._continue()
 
     def finish(self, thread_number, frame_index):
+        # As gdb's finish does: a breakpoint at the return address, for this thread only, and
+        # the thread run alone to it. (lldb's StepOutOfFrame, with the other threads suspended,
+        # now and then made lldb lose the process's exit status later: "lost connection".)
         process = self._process
         thread = process.GetThreadByIndexID(thread_number)
-        self._pending.pop(thread_number, None)  # it returns from where it stopped
-        before = {t.GetIndexID() for t in process}
-        with _Alone(process, thread_number):
-            error = lldb.SBError()
-            thread.StepOutOfFrame(thread.GetFrameAtIndex(frame_index), error)
-        if error.Fail():
-            raise MapscopeError(f"lldb: finish: {error.GetCString()}")
-        return self._stop(prefer=thread_number, ran={thread_number}, before=before)
+        caller = thread.GetFrameAtIndex(frame_index + 1)
+        if not caller.IsValid():
+            raise MapscopeError(f"lldb: finish: frame {frame_index} of thread {thread_number} has no caller")
+        target = self._target
+        bp = target.BreakpointCreateByAddress(caller.GetPC())
+        bp.SetThreadID(thread.GetThreadID())
+        try:
+            stop = self._continue(only=thread_number)
+        finally:
+            target.BreakpointDelete(bp.GetID())
+        if stop.kind == "breakpoint" and bp.GetID() in stop.breakpoints:
+            others = [n for n in stop.breakpoints if n != bp.GetID()]
+            return Stop("breakpoint", stop.thread, others) if others else Stop("other", stop.thread)
+        return stop
 
     def interrupt(self):
         process = self._target.GetProcess()
@@ -349,6 +371,9 @@ class LldbAdapter(Adapter):
         process = self._process
         if process is not None:
             process.Kill()
+        for number in self._exit_breakpoints:
+            self._target.BreakpointDelete(number)
+        self._exit_breakpoints.clear()
         _enable_stop_hook(self.debugger, True)
 
     def _continue(self, only=None):
@@ -360,12 +385,33 @@ class LldbAdapter(Adapter):
         if process is None:
             return Stop("exited")
         self.debugger.SetAsync(False)
-        before = {t.GetIndexID() for t in process}
-        with _Alone(process, only):
-            error = process.Continue()
-        if error.Fail() and self._process is not None:
-            raise MapscopeError(f"lldb: continue: {error.GetCString()}")
-        return self._stop(prefer=only, ran=None if only is None else {only}, before=before)
+        while True:
+            before = {t.GetIndexID() for t in process}
+            with _Alone(process, only):
+                error = process.Continue()
+            if error.Fail() and self._process is not None:
+                raise MapscopeError(f"lldb: continue: {error.GetCString()}")
+            stop = self._stop(prefer=only, ran=None if only is None else {only}, before=before)
+            if not self._at_exit_path(stop):
+                return stop
+
+    def _watch_exit_paths(self):
+        # Set before the program runs: libc's _exit resolves when libc is loaded.
+        for function, register in _EXIT_PATHS.items():
+            self._exit_breakpoints[self._target.BreakpointCreateByName(function).GetID()] = register
+        self._exit_code = None
+
+    def _at_exit_path(self, stop):
+        """Whether ``stop`` is the program on its way out (then its status is noted)."""
+        numbers = [n for n in stop.breakpoints if n in self._exit_breakpoints]
+        if stop.kind != "breakpoint" or not numbers or len(numbers) != len(stop.breakpoints):
+            return False
+        register = self._exit_breakpoints[numbers[0]]
+        try:
+            self._exit_code = self.frame_registers(stop.thread, 0, [register])[register] & 0xFF
+        except MapscopeError:
+            pass
+        return True
 
     def _stop(self, prefer=None, ran=None, before=()):
         """The Stop that the process's state and its threads' stop reasons describe. Only
@@ -374,7 +420,9 @@ class LldbAdapter(Adapter):
         ``_pending``."""
         process = self._target.GetProcess()
         if not process.IsValid() or process.GetState() in _GONE:
-            status = process.GetExitStatus() if process.IsValid() else None
+            status = _exit_status(process)
+            if status in (None, -1) and self._exit_code is not None:
+                status = self._exit_code  # lldb lost it: see _EXIT_PATHS
             return Stop("exited", exit_status=status)
         fresh = [
             t
@@ -405,6 +453,19 @@ def _stop_of(process, thread):
         name = process.GetUnixSignals().GetSignalAsCString(data[0]) if data else "?"
         return Stop("signal", number, signal=name)
     return Stop("other", number)
+
+
+def _exit_status(process):
+    """The exit status of a process that has ended. lldb may report the end a moment before
+    the status (-1 until then): wait for it, a little."""
+    if not process.IsValid():
+        return None
+    for _ in range(100):
+        status = process.GetExitStatus()
+        if status != -1:
+            return status
+        time.sleep(0.01)
+    return status
 
 
 def _selected(process):

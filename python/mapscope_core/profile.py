@@ -346,6 +346,8 @@ def _check_layouts(map_types, where):
         )
         for ptr in ("buckets", "oldbuckets", "extra"):
             _require(mt.header[ptr].size == mt.pointer_size, where, f"header {mt.header_name}: {ptr} is not a pointer")
+        for name, fld in mt.header.items():
+            _require(1 <= fld.size <= 8, where, f"header {mt.header_name}: {name} is not a scalar of 1 to 8 bytes")
 
 
 def _map_handle(data, where):
@@ -355,7 +357,8 @@ def _map_handle(data, where):
     _require(isinstance(handles, list), where, "layouts.map_handle is not a list")
     found = set()
     for handle in handles:
-        field = handle.get("fields", {}).get("header", {}) if isinstance(handle, dict) else None
+        fields = handle.get("fields") if isinstance(handle, dict) else None
+        field = fields.get("header") if isinstance(fields, dict) else None
         name = field.get("name") if isinstance(field, dict) else None
         offset = field.get("offset") if isinstance(field, dict) else None
         ok = isinstance(name, str) and name.isidentifier() and _is_int(offset, 0, 1 << 16)

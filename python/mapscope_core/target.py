@@ -581,14 +581,17 @@ class Target:
         snap = {"threads": [], "maps": []}
         for t in threads:
             role = self.innermost_role(t)
-            if role and maps is None:
-                found.update(self._maps_in_frames(t))
+            if maps is None:
+                if role:
+                    found.update(self._maps_in_frames(t))
+                found.update(self.maps_in_scope(t))
             snap["threads"].append(
                 {
                     "number": t.number,
-                    "name": t.name,
+                    "name": self.thread_name(t),
                     "lwp": t.lwp,
                     "role": role,
+                    **({"goroutine": g["goroutine"]} if (g := self._goroutine_if_go(t)) else {}),
                     "frames": [{"pc": f.pc, "function": f.function, "file": f.file, "line": f.line} for f in t.frames],
                     "registers": t.registers,
                 }
@@ -608,6 +611,41 @@ class Target:
                 }
             )
         return snap
+
+    def _goroutine_if_go(self, thread):
+        return self.goroutine(thread) if self.require_profile().runtime is not None else None
+
+    #: How many frames of each thread a snapshot searches for map variables.
+    SCOPE_FRAMES = 16
+
+    def maps_in_scope(self, thread):
+        """``{header address: MapType}`` of the map variables (locals and arguments) of a
+        thread's innermost frames, found by DWARF (the debugger may not see them: lldb on Go)."""
+        found = {}
+        prof = self.require_profile()
+        for index in range(min(len(thread.frames), self.SCOPE_FRAMES)):
+            try:
+                answer = self.inspector().variables(self.link_pc(thread, index))
+            except MapscopeError:
+                continue  # not the program's code (a library, the vdso)
+            names = {v.get("name") for f in answer.get("frames") or [] for v in f.get("variables") or []}
+            for name in sorted(n for n in names if isinstance(n, str)):
+                try:
+                    raw, type_name = self.variable(thread, index, name)
+                    if typenames.key_elem_of(type_name) is None or not self._is_map_type(type_name):
+                        continue
+                    header = self._header_in(raw, type_name, name)
+                    if header:
+                        map_type = prof.map_type(type_name)
+                        self.header(header, map_type)  # a variable not yet set holds no map
+                        found[header] = map_type
+                except MapscopeError:
+                    continue  # optimised out, unreadable, or a type the profile cannot tell apart
+        return found
+
+    def _is_map_type(self, type_name):
+        bare = typenames.strip_pointers(type_name)
+        return bare.startswith("map[") or typenames.printer_wants("struct", bare)
 
     def _maps_in_frames(self, thread):
         """Headers that a thread's map-role frames work on (their ``h`` parameter)."""
