@@ -6,10 +6,13 @@ that every script gdb sources shares. Only gdb calls live here; everything else 
 (python/mapscope_core).
 """
 
+import functools
 import os
+import queue
 import shlex
 import signal
 import sys
+import threading
 
 import gdb
 
@@ -35,20 +38,55 @@ _KINDS = {
 }
 
 
+def _on_gdb(function, *args, **kwargs):
+    """Calls ``function`` on gdb's own thread: at once when already there, else through gdb's
+    event queue, waiting for the result (gdb's API is not thread-safe)."""
+    if threading.current_thread() is threading.main_thread():
+        return function(*args, **kwargs)
+    done, box = threading.Event(), {}
+
+    def call():
+        try:
+            box["value"] = function(*args, **kwargs)
+        except BaseException as e:  # noqa: BLE001 - handed to the calling thread
+            box["error"] = e
+        finally:
+            done.set()
+
+    gdb.post_event(call)
+    done.wait()
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+def _gdb_thread(method):
+    """A method whose gdb calls must run on gdb's thread (see _on_gdb)."""
+
+    @functools.wraps(method)
+    def call(*args, **kwargs):
+        return _on_gdb(method, *args, **kwargs)
+
+    return call
+
+
 class GdbType(Type):
     def __init__(self, t):
         self.t = t
 
     @property
+    @_gdb_thread
     def name(self):
         return str(self.t)
 
+    @_gdb_thread
     def field(self, name):
         t = self.t.strip_typedefs()
         if t.code != gdb.TYPE_CODE_STRUCT:
             return None
         return next((GdbType(f.type) for f in t.fields() if f.name == name), None)
 
+    @_gdb_thread
     def target(self):
         t = self.t.strip_typedefs()
         if t.code in (gdb.TYPE_CODE_PTR, gdb.TYPE_CODE_ARRAY, gdb.TYPE_CODE_REF):
@@ -61,42 +99,52 @@ class GdbValue(Value):
         self.v = v
 
     @property
+    @_gdb_thread
     def type(self):
         return GdbType(self.v.type)
 
     @property
+    @_gdb_thread
     def native(self):
         return self.v
 
     @property
+    @_gdb_thread
     def kind(self):
         return _KINDS.get(self.v.type.strip_typedefs().code, "other")
 
     @property
+    @_gdb_thread
     def type_name(self):
         return str(self.v.type)
 
     @property
+    @_gdb_thread
     def size(self):
         return self.v.type.sizeof
 
     @property
+    @_gdb_thread
     def address(self):
         return None if self.v.address is None else int(self.v.address)
 
+    @_gdb_thread
     def as_int(self):
         try:
             return int(self.v) & (2**64 - 1)
         except gdb.error as e:
             raise MapscopeError(f"cannot read the value: {e}") from None
 
+    @_gdb_thread
     def field_names(self):
         t = self.v.type.strip_typedefs()
         return [f.name for f in t.fields()] if t.code == gdb.TYPE_CODE_STRUCT else []
 
+    @_gdb_thread
     def field(self, name):
         return GdbValue(self.v[name]) if name in self.field_names() else None
 
+    @_gdb_thread
     def dereference(self):
         if self.v.type.strip_typedefs().code == gdb.TYPE_CODE_REF:
             return GdbValue(self.v.referenced_value())
@@ -108,28 +156,34 @@ class GdbAdapter(Adapter):
 
     name = "gdb"
 
+    @_gdb_thread
     def executable(self):
         return gdb.current_progspace().filename or ""
 
+    @_gdb_thread
     def load_program(self, path):
         gdb.execute(f"file {shlex.quote(path)}", to_string=True)
 
+    @_gdb_thread
     def pid(self):
         inferior = gdb.selected_inferior()
         return inferior.pid if inferior else 0
 
+    @_gdb_thread
     def read_memory(self, address, size):
         try:
             return gdb.selected_inferior().read_memory(address, size).tobytes()
         except (gdb.MemoryError, gdb.error, OverflowError, ValueError):
             raise MapscopeError(f"cannot read {size} bytes at 0x{address:x}") from None
 
+    @_gdb_thread
     def evaluate(self, expression):
         try:
             return GdbValue(gdb.parse_and_eval(expression))
         except gdb.error as e:
             raise MapscopeError(f"cannot evaluate {expression!r}: {e}") from None
 
+    @_gdb_thread
     def frame_variable(self, thread_number, frame_index, name):
         with _SelectionKept():
             frame = _frame(thread_number, frame_index)
@@ -142,6 +196,7 @@ class GdbAdapter(Adapter):
                 return None
             return GdbValue(value)
 
+    @_gdb_thread
     def frame_registers(self, thread_number, frame_index, names):
         with _SelectionKept():
             frame = _frame(thread_number, frame_index)
@@ -152,20 +207,23 @@ class GdbAdapter(Adapter):
             except (ValueError, gdb.error) as e:
                 raise MapscopeError(f"cannot read registers {', '.join(names)}: {e}") from None
 
+    @_gdb_thread
     def value_at(self, address, type_):
         return GdbValue(gdb.Value(address).cast(type_.t.pointer()).dereference())
 
+    @_gdb_thread
     def element_limit(self):
         limit = gdb.parameter("print elements")
         return limit or None  # 0 or None: unlimited
 
+    @_gdb_thread
     def threads(self, with_frames=False, with_registers=False):
         inferior = gdb.selected_inferior()
         result = []
         with _SelectionKept():
             for thread in sorted(inferior.threads(), key=lambda t: t.num):
                 info = ThreadInfo(number=thread.num, name=thread.name or "", lwp=thread.ptid[1])
-                if with_frames or with_registers:
+                if (with_frames or with_registers) and thread.is_stopped():  # non-stop: some run
                     thread.switch()
                     try:
                         newest = gdb.newest_frame()
@@ -178,10 +236,12 @@ class GdbAdapter(Adapter):
                 result.append(info)
         return result
 
+    @_gdb_thread
     def selected_thread(self):
         thread = _selected()
         return thread.num if thread else 0
 
+    @_gdb_thread
     def selected_frame(self):
         thread = _selected()
         if thread is None:
@@ -191,6 +251,7 @@ class GdbAdapter(Adapter):
         except gdb.error:
             return thread.num, 0
 
+    @_gdb_thread
     def set_breakpoint(self, site, condition=None):
         # By name, or relative to the function's symbol, so that gdb moves the breakpoint with
         # the program when it is loaded elsewhere (PIE), also when it is set before 'run'. At a
@@ -208,12 +269,13 @@ class GdbAdapter(Adapter):
                 raise MapscopeError(f"gdb could not set a breakpoint at {site.describe()}: {e}") from None
             if condition:
                 try:
-                    bp.condition = condition
+                    bp.condition = str(condition)
                 except gdb.error as e:
                     bp.delete()
                     raise MapscopeError(f"gdb rejected the condition {condition!r}: {e}") from None
         return bp.number
 
+    @_gdb_thread
     def set_watchpoint(self, address, size):
         word = C_WORDS.get(size)
         if word is None:
@@ -229,18 +291,22 @@ class GdbAdapter(Adapter):
             raise MapscopeError("gdb could only make a software watchpoint; 'set can-use-hw-watchpoints 1'")
         return bp.number
 
+    @_gdb_thread
     def hardware_watchpoints_in_use(self):
         kinds = (gdb.BP_HARDWARE_WATCHPOINT, gdb.BP_READ_WATCHPOINT, gdb.BP_ACCESS_WATCHPOINT)
         return sum(1 for bp in gdb.breakpoints() if bp.type in kinds and bp.enabled)
 
+    @_gdb_thread
     def delete_watchpoint(self, number):
         self.delete_breakpoints([number])  # gdb numbers both alike
 
+    @_gdb_thread
     def enable_breakpoint(self, number, enabled):
         for bp in gdb.breakpoints():
             if bp.number == number:
                 bp.enabled = enabled
 
+    @_gdb_thread
     def delete_breakpoints(self, numbers):
         wanted = set(numbers)
         for bp in gdb.breakpoints():
@@ -249,28 +315,93 @@ class GdbAdapter(Adapter):
 
     # -- running -------------------------------------------------------------------------------
 
-    def launch(self, args, env, stdout_path):
+    #
+    # Two ways to run the program. All-stop (gomap): the core resumes one thread with
+    # scheduler-locking, or all, and each command returns at the next stop. Non-stop (a program
+    # launched ``free``: Go, whose runtime threads must keep running while the scenario's
+    # threads are held): every thread runs or stops on its own. Waiting for the next stop then
+    # needs gdb's event loop running, so the core runs on a thread of its own (a *driver*,
+    # see run_driven) and its calls come to gdb's thread through gdb.post_event.
+
+    def launch(self, args, env, stdout_path, free=False):
         for key, value in env.items():
-            gdb.execute(f"set environment {key}={value}", to_string=True)
-        command = " ".join(shlex.quote(a) for a in args)
-        return _STOPS.run(f"run {command} > {shlex.quote(stdout_path)}")
+            _on_gdb(gdb.execute, f"set environment {key}={value}", to_string=True)
+        command = f"run {' '.join(shlex.quote(a) for a in args)} > {shlex.quote(stdout_path)}"
+        if not free:
+            return _on_gdb(_STOPS.run, command)
+        if threading.current_thread() is threading.main_thread():
+            raise MapscopeError(
+                "a Go program replays in gdb's non-stop mode, from the batch front door (mapscope replay)"
+            )
+        _STOPS.start_driven()
+        _on_gdb(gdb.execute, "set non-stop on", to_string=True)
+        _on_gdb(gdb.execute, command + " &", to_string=True)
+        return _STOPS.next()
 
     def resume(self, thread_number):
+        if _STOPS.driven:
+            return self._go_on(thread_number, runs=[thread_number])
+        return _on_gdb(self._resume_alone, thread_number)
+
+    def _resume_alone(self, thread_number):
         _switch(thread_number)
         gdb.execute("set scheduler-locking on", to_string=True)
         return _STOPS.run("continue")
 
     def resume_all(self):
+        if _STOPS.driven:
+            return self._go_on(None, held=())
+        return _on_gdb(self._resume_all)
+
+    def _resume_all(self):
         gdb.execute("set scheduler-locking off", to_string=True)
         return _STOPS.run("continue")
 
-    def finish(self, thread_number, frame_index):
+    def resume_except(self, held):
+        if not _STOPS.driven:
+            raise MapscopeError("gdb holds threads while others run in non-stop mode only")
+        return self._go_on(None, held=held)
+
+    def finish(self, thread_number, frame_index, held=None):
+        if _STOPS.driven:
+            return self._go_on(thread_number, held=held or (), finish_frame=frame_index)
+        return _on_gdb(self._finish_alone, thread_number, frame_index)
+
+    def _finish_alone(self, thread_number, frame_index):
         _switch(thread_number)
         gdb.execute("set scheduler-locking on", to_string=True)
         gdb.execute(f"frame {frame_index}", to_string=True)
         return _STOPS.run("finish")
 
+    def _go_on(self, thread_number, runs=None, held=(), finish_frame=None):
+        """Non-stop: the next stop of a thread, after a stop already waiting, or after resuming
+        the threads in ``runs`` (else every stopped thread not in ``held``); with
+        ``finish_frame``, ``thread_number`` finishes that frame instead of continuing."""
+        waiting = _STOPS.waiting()
+        if waiting is not None:
+            return waiting
+
+        def resume():
+            for thread in gdb.selected_inferior().threads():
+                number = thread.num
+                if not thread.is_valid() or not thread.is_stopped() or number in held:
+                    continue
+                if runs is not None and number not in runs:
+                    continue
+                thread.switch()
+                if number == thread_number and finish_frame is not None:
+                    gdb.execute(f"frame {finish_frame}", to_string=True)
+                    gdb.execute("finish &", to_string=True)
+                else:
+                    gdb.execute("continue &", to_string=True)
+
+        _on_gdb(resume)
+        return _STOPS.next()
+
     def interrupt(self):
+        if _STOPS.driven:
+            gdb.post_event(lambda: gdb.execute("interrupt -a", to_string=True))
+            return
         # gdb stops the inferior at a SIGINT (and does not pass it on); sending it is safe from
         # any thread, unlike gdb's own API.
         pid = self.pid()
@@ -278,8 +409,13 @@ class GdbAdapter(Adapter):
             os.kill(pid, signal.SIGINT)
 
     def kill(self):
+        _on_gdb(self._kill)
+        _STOPS.stop_driven()
+
+    def _kill(self):
         if gdb.selected_inferior().pid:
-            gdb.execute("set scheduler-locking off", to_string=True)
+            if not _STOPS.driven:
+                gdb.execute("set scheduler-locking off", to_string=True)
             gdb.execute("kill", to_string=True)
 
 
@@ -292,19 +428,44 @@ def _switch(thread_number):
 
 
 class _StopRecorder:
-    """Remembers why the inferior last stopped, for execution commands run from Python."""
+    """Remembers why the inferior last stopped, for execution commands run from Python; in
+    non-stop mode, queues every stop for the driver thread."""
 
     def __init__(self):
         self.last = None
+        self.driven = False
+        self.stops = queue.Queue()
         gdb.events.stop.connect(self._on_stop)
         gdb.events.exited.connect(self._on_exit)
 
     def _on_stop(self, event):
         self.last = _stop_of(event)
+        if self.driven:
+            self.stops.put(self.last)
 
     def _on_exit(self, event):
         status = event.exit_code if hasattr(event, "exit_code") else None
         self.last = Stop("exited", exit_status=status)
+        if self.driven:
+            self.stops.put(self.last)
+
+    def start_driven(self):
+        self.stops = queue.Queue()
+        self.driven = True
+
+    def stop_driven(self):
+        self.driven = False
+
+    def waiting(self):
+        """A stop already queued, or None."""
+        try:
+            return self.stops.get_nowait()
+        except queue.Empty:
+            return None
+
+    def next(self):
+        """The next stop (the driver thread waits; gdb's thread queues it)."""
+        return self.stops.get()
 
     def run(self, command):
         """Runs an execution command and returns the Stop it ended with."""
@@ -332,7 +493,8 @@ def _selected():
 
 
 def _stop_of(event):
-    thread = _selected()
+    # In non-stop mode the event names its thread; gdb does not switch to it.
+    thread = getattr(event, "inferior_thread", None) or _selected()
     number = thread.num if thread else 0
     if isinstance(event, gdb.BreakpointEvent):
         watches = [b.number for b in event.breakpoints if b.type in _WATCHPOINT_TYPES]
@@ -521,11 +683,36 @@ _install()
 
 
 def replay_main(scenario_path, transcript_file=None, bless=False):
-    """Batch entry point: replays one scenario and quits gdb with 0 (pass) or 1 (fail).
+    """Batch entry point: replays one scenario and quits gdb with its status (0 passed, 1
+    failed, 2 bad input).
 
     gdb -nx -batch -x gdb-scripts/mapscope.py \\
         -ex 'python replay_main("fixtures/scenarios/ghost-read.toml")' target/debug/ghost-read
+
+    A Go program replays in non-stop mode, which needs gdb's event loop: the replay then runs on
+    a thread of its own and gdb must stay alive meanwhile, reading commands from a pipe that
+    stays open, not in -batch mode (``mapscope replay`` starts gdb that way).
     """
-    status, text = COMMANDS_OF_SESSION.batch_replay(scenario_path, transcript_file, bless)
-    print(text, flush=True)
-    gdb.execute(f"quit {status}")
+    gdb.execute("set confirm off")
+    gdb.execute("set pagination off")
+
+    def replay():
+        status, text = COMMANDS_OF_SESSION.batch_replay(scenario_path, transcript_file, bless)
+        _on_gdb(print, text, flush=True)
+        _on_gdb(gdb.execute, f"quit {status}")
+
+    if COMMANDS_OF_SESSION.replays_free(scenario_path):
+        _start_driver(replay)
+    else:
+        replay()
+
+
+def _start_driver(function):
+    """Runs ``function`` on a thread of its own while gdb's thread returns to its event loop.
+    The new thread blocks the signals gdb's thread must receive (SIGCHLD, SIGINT)."""
+    signals = {signal.SIGCHLD, signal.SIGINT}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    try:
+        threading.Thread(target=function, name="mapscope-replay", daemon=True).start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)

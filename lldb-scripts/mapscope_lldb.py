@@ -290,7 +290,16 @@ class LldbAdapter(Adapter):
                 target.BreakpointDelete(bp.GetID())
             raise MapscopeError(f"lldb could not set a breakpoint at {site.describe()}")
         if condition:
-            bp.SetCondition(condition)
+            if _in_go(bp):
+                # lldb has no type system for Go: it cannot evaluate any expression in a Go
+                # frame, a condition included. The core checks the condition instead.
+                if not hasattr(condition, "holds"):
+                    target.BreakpointDelete(bp.GetID())
+                    raise MapscopeError(f"lldb cannot evaluate {condition} in Go code")
+                _CONDITIONS[bp.GetID()] = condition
+                bp.SetScriptCallbackFunction(f"{__name__}.condition_holds")
+            else:
+                bp.SetCondition(str(condition))
         return bp.GetID()
 
     def set_watchpoint(self, address, size):
@@ -320,7 +329,9 @@ class LldbAdapter(Adapter):
 
     # -- running -------------------------------------------------------------------------------
 
-    def launch(self, args, env, stdout_path):
+    def launch(self, args, env, stdout_path, free=False):
+        # Holding some threads while the others run is what SBThread.Suspend does anyway: lldb
+        # needs no mode of its own for a program launched free.
         info = lldb.SBLaunchInfo([str(a) for a in args])
         info.SetEnvironmentEntries([f"{k}={v}" for k, v in env.items()], True)
         info.AddOpenFileAction(1, stdout_path, False, True)
@@ -335,12 +346,15 @@ class LldbAdapter(Adapter):
         return self._stop()
 
     def resume(self, thread_number):
-        return self._continue(only=thread_number)
+        return self._continue(runs=thread_number)
 
     def resume_all(self):
         return self._continue()
 
-    def finish(self, thread_number, frame_index):
+    def resume_except(self, held):
+        return self._continue(held=set(held))
+
+    def finish(self, thread_number, frame_index, held=None):
         # As gdb's finish does: a breakpoint at the return address, for this thread only, and
         # the thread run alone to it. (lldb's StepOutOfFrame, with the other threads suspended,
         # now and then made lldb lose the process's exit status later: "lost connection".)
@@ -353,7 +367,7 @@ class LldbAdapter(Adapter):
         bp = target.BreakpointCreateByAddress(caller.GetPC())
         bp.SetThreadID(thread.GetThreadID())
         try:
-            stop = self._continue(only=thread_number)
+            stop = self._continue(runs=thread_number) if held is None else self._continue(held=set(held))
         finally:
             target.BreakpointDelete(bp.GetID())
         if stop.kind == "breakpoint" and bp.GetID() in stop.breakpoints:
@@ -376,22 +390,25 @@ class LldbAdapter(Adapter):
         self._exit_breakpoints.clear()
         _enable_stop_hook(self.debugger, True)
 
-    def _continue(self, only=None):
-        if only in self._pending:
-            return self._pending.pop(only)
-        if only is None and self._pending:
-            return self._pending.pop(min(self._pending))
+    def _continue(self, runs=None, held=frozenset()):
+        """Continues the process with one thread running (``runs``), or every thread but those
+        in ``held``, the others suspended, until the next stop of a thread that ran."""
         process = self._process
         if process is None:
             return Stop("exited")
+        numbers = {t.GetIndexID() for t in process}
+        running = {runs} if runs is not None else numbers - set(held)
+        pending = sorted(n for n in self._pending if n in running)
+        if pending:
+            return self._pending.pop(runs if runs in pending else pending[0])
         self.debugger.SetAsync(False)
         while True:
             before = {t.GetIndexID() for t in process}
-            with _Alone(process, only):
+            with _Suspended(process, before - running if runs is not None else set(held)):
                 error = process.Continue()
             if error.Fail() and self._process is not None:
                 raise MapscopeError(f"lldb: continue: {error.GetCString()}")
-            stop = self._stop(prefer=only, ran=None if only is None else {only}, before=before)
+            stop = self._stop(prefer=runs, ran=running, before=before)
             if not self._at_exit_path(stop):
                 return stop
 
@@ -468,22 +485,63 @@ def _exit_status(process):
     return status
 
 
+#: Conditions the core checks for lldb, by breakpoint number (see set_breakpoint).
+_CONDITIONS = {}
+
+
+def _in_go(bp):
+    """Whether a breakpoint's code is Go's (lldb evaluates no expression there)."""
+    for i in range(bp.GetNumLocations()):
+        unit = bp.GetLocationAtIndex(i).GetAddress().GetCompileUnit()
+        if unit.IsValid() and unit.GetLanguage() == lldb.eLanguageTypeGo:
+            return True
+    return False
+
+
+def condition_holds(frame, location, extra_args, internal_dict):
+    """lldb breakpoint callback: whether the hit satisfies the core's condition (False: lldb
+    continues without stopping)."""
+    condition = _CONDITIONS.get(location.GetBreakpoint().GetID())
+    if condition is None:
+        return True
+    process = frame.GetThread().GetProcess()
+
+    def register(name):
+        value = frame.FindRegister(name)
+        if not value.IsValid():
+            raise MapscopeError(f"no register {name}")
+        return value.GetValueAsUnsigned()
+
+    def read_memory(address, size):
+        error = lldb.SBError()
+        data = process.ReadMemory(address, size, error)
+        if error.Fail() or data is None:
+            raise MapscopeError(f"cannot read {size} bytes at {address:#x}")
+        return bytes(data)
+
+    try:
+        return condition.holds(register, read_memory)
+    except MapscopeError:
+        return False  # an unreadable parameter cannot be the map asked for
+
+
 def _selected(process):
     return process.GetSelectedThread().GetIndexID()
 
 
-class _Alone:
-    """Suspends every thread but one (``only``; None: none) while lldb runs the process."""
+class _Suspended:
+    """Suspends the threads numbered in ``held`` while lldb runs the process (threads born
+    meanwhile run)."""
 
-    def __init__(self, process, only):
-        self.process, self.only = process, only
+    def __init__(self, process, held):
+        self.process, self.held = process, held
 
     def __enter__(self):
         for thread in self.process:
-            if self.only is None or thread.GetIndexID() == self.only:
-                thread.Resume()
-            else:
+            if thread.GetIndexID() in self.held:
                 thread.Suspend()
+            else:
+                thread.Resume()
 
     def __exit__(self, *exc):
         process = self.process

@@ -244,9 +244,12 @@ class Adapter(abc.ABC):
     # -- running (the replay engine) -----------------------------------------------------------
 
     @abc.abstractmethod
-    def launch(self, args, env, stdout_path):
+    def launch(self, args, env, stdout_path, free=False):
         """Starts the program with ``args`` and extra ``env``, its stdout into ``stdout_path``,
-        all threads running, and returns the first :class:`Stop`."""
+        all threads running, and returns the first :class:`Stop`. ``free``: the program has
+        threads of its own that must keep running while the ones the core holds stay stopped
+        (Go's runtime): the debugger must be able to :meth:`resume_except` (gdb's non-stop
+        mode)."""
 
     @abc.abstractmethod
     def resume(self, thread_number):
@@ -257,8 +260,14 @@ class Adapter(abc.ABC):
         """Resumes every thread until the next :class:`Stop`."""
 
     @abc.abstractmethod
-    def finish(self, thread_number, frame_index):
-        """Runs that thread alone until frame ``frame_index`` returns (or another Stop)."""
+    def resume_except(self, held):
+        """Resumes every thread but those numbered in ``held``, which stay stopped, until the
+        next :class:`Stop` (a program launched ``free``)."""
+
+    @abc.abstractmethod
+    def finish(self, thread_number, frame_index, held=None):
+        """Runs that thread until frame ``frame_index`` returns (or another Stop): alone, or,
+        with ``held`` given, with every other thread but those in ``held``."""
 
     @abc.abstractmethod
     def interrupt(self):

@@ -329,13 +329,7 @@ class Commands:
 
     def replay(self, scenario_path, transcript_file=None, bless=False):
         """``(passed, account)`` of one replay of the scenario at ``scenario_path``."""
-        scen = scenario.load(scenario_path)
-        binary = self.adapter.executable()
-        if not binary:
-            binary = scenario.find_fixture(scen)
-            self.adapter.load_program(binary)
-        if scenario.program_name(binary) != scen.fixture:
-            raise BadInput(f"scenario {scen.name} runs {scen.fixture}, but the debugger has {binary}")
+        scen = self._scenario_program(scenario_path)
         events = replay.Engine(self.target).run(scen)
         if transcript_file:
             transcript.write(transcript_file, events)
@@ -349,6 +343,27 @@ class Commands:
         if diff:
             return False, text + f"\ntranscript differs from {expected}:\n{diff}"
         return passed, text + f"\ntranscript matches {expected}"
+
+    def _scenario_program(self, scenario_path):
+        """The scenario at ``scenario_path``, its program loaded (when the debugger has none)."""
+        scen = scenario.load(scenario_path)
+        binary = self.adapter.executable()
+        if not binary:
+            binary = scenario.find_fixture(scen)
+            self.adapter.load_program(binary)
+        if scenario.program_name(binary) != scen.fixture:
+            raise BadInput(f"scenario {scen.name} runs {scen.fixture}, but the debugger has {binary}")
+        return scen
+
+    def replays_free(self, scenario_path):
+        """Whether the scenario's program has threads of its own that must keep running while
+        the scenario's are held (Go): the front-end then runs the replay in its non-stop way.
+        False when that cannot be told (the replay itself then reports why)."""
+        try:
+            self._scenario_program(scenario_path)
+            return self.target.require_profile().runtime is not None
+        except MapscopeError:
+            return False
 
     def batch_replay(self, scenario_path, transcript_file=None, bless=False):
         """The batch entry point's logic: ``(exit status, text)``, the status 0 (passed and the

@@ -31,10 +31,70 @@ class Term:
     value: int = 0
 
 
-def _value(function, names, at, probe):
-    """The C expression of the first parameter in ``names`` at link address ``at``. A probe site
-    carries its parameters' places at its address (and its CFA rule); otherwise the role
-    function's places by pc serve."""
+@dataclass(frozen=True)
+class Operand:
+    """A parameter at the breakpoint's address: its place, size and the CFA rule there."""
+
+    place: dict
+    size: int
+    cfa: object
+
+    @property
+    def text(self):
+        return places.condition(self.place, self.size, self.cfa)
+
+    def value(self, register, read_memory):
+        return int.from_bytes(places.read(self.place, self.size, register, read_memory, self.cfa), "little")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """``operand == value``, or, for ``growing``, ``*(u64 *)(operand + offset) != 0``."""
+
+    operand: Operand
+    value: int = 0
+    growing_offset: object = None  # the header's oldbuckets offset, for the growing test
+    address: bool = True  # the value is an address (written in hex), else a count
+
+    @property
+    def text(self):
+        if self.growing_offset is not None:
+            return f"*({C_WORDS[8]} *)({self.operand.text} + {self.growing_offset}) != 0"
+        return f"{self.operand.text} == {self.value:#x}" if self.address else f"{self.operand.text} == {self.value}"
+
+    def holds(self, register, read_memory):
+        found = self.operand.value(register, read_memory)
+        if self.growing_offset is not None:
+            return int.from_bytes(read_memory(found + self.growing_offset, 8), "little") != 0
+        return found == self.value
+
+
+@dataclass(frozen=True)
+class Condition:
+    """What a breakpoint's hit must satisfy, both as C text for debuggers that evaluate it
+    themselves and as a check the core can make (lldb cannot evaluate expressions in Go frames:
+    it has no type system for Go, so its adapter asks :meth:`holds` from a callback)."""
+
+    comparisons: tuple
+
+    @property
+    def text(self):
+        texts = [c.text for c in self.comparisons]
+        return " && ".join(f"({t})" for t in texts) if len(texts) > 1 else texts[0]
+
+    def holds(self, register, read_memory):
+        """Whether the hit counts, given the stopped frame's ``register(name)`` and
+        ``read_memory(address, size)``."""
+        return all(c.holds(register, read_memory) for c in self.comparisons)
+
+    def __str__(self):
+        return self.text
+
+
+def _operand(function, names, at, probe):
+    """The first parameter in ``names`` at link address ``at``. A probe site carries its
+    parameters' places at its address (and its CFA rule); otherwise the role function's places
+    by pc serve."""
     at_probe = probe.params if probe is not None and probe.params else None
     found = (at_probe.get(n) if at_probe is not None else function.param(n) for n in names)
     param = next((p for p in found if p is not None), None)
@@ -42,34 +102,30 @@ def _value(function, names, at, probe):
         raise MapscopeError(f"{function.function} has no parameter {' or '.join(names)} to filter on")
     cfa = probe.cfa if at_probe is not None else function.cfa_at(at)
     place = param.place_at(at)
-    text = places.condition(place, param.size, cfa) if place else None
-    if text is None:
+    if place is None or places.condition(place, param.size, cfa) is None:
         if param.size not in C_WORDS:
             raise MapscopeError(f"cannot compare parameter {param.name} of {param.size} bytes")
         raise MapscopeError(
             f"parameter {param.name} of {function.function} has no place a condition can read at "
             f"{at:#x} (optimised out there); filter at another probe, or build without optimisation"
         )
-    return text
+    return Operand(place, param.size, cfa)
 
 
 def render(function, terms, oldbuckets_offset, at=None, probe=None):
-    """Condition text for ``terms`` at link address ``at`` inside ``function`` (a
-    RoleFunction; the probe site when stopping at a probe), or None for no condition."""
+    """The Condition for ``terms`` at link address ``at`` inside ``function`` (a RoleFunction;
+    the probe site when stopping at a probe), or None for no condition."""
     at = function.stop_address if at is None else at
-    parts = []
+    comparisons = []
     for term in terms:
         if term.kind == "map":
-            parts.append(f"{_value(function, _HEADER, at, probe)} == {term.value:#x}")
+            comparisons.append(Comparison(_operand(function, _HEADER, at, probe), term.value))
         elif term.kind == "bucket":
-            parts.append(f"{_value(function, _BUCKET, at, probe)} == {term.value}")
+            comparisons.append(Comparison(_operand(function, _BUCKET, at, probe), term.value, address=False))
         elif term.kind == "type":
-            parts.append(f"{_value(function, _TYPE, at, probe)} == {term.value:#x}")
+            comparisons.append(Comparison(_operand(function, _TYPE, at, probe), term.value))
         elif term.kind == "growing":
-            h = _value(function, _HEADER, at, probe)
-            parts.append(f"*({C_WORDS[8]} *)({h} + {oldbuckets_offset}) != 0")
+            comparisons.append(Comparison(_operand(function, _HEADER, at, probe), 0, oldbuckets_offset))
         else:
             raise ValueError(f"unknown term {term.kind}")
-    if not parts:
-        return None
-    return " && ".join(f"({p})" for p in parts) if len(parts) > 1 else parts[0]
+    return Condition(tuple(comparisons)) if comparisons else None

@@ -51,15 +51,23 @@ class Engine:
         self.header = None  # (address, map type) of the map the schedule works on
         self.all_breakpoints = []  # everything the engine set, deleted at the end
         self._check_targets()
+        # A Go program's runtime has threads of its own (sysmon, idle Ms, GC workers): they
+        # run freely while the scenario's threads are held, or a held goroutine would block the
+        # scheduler. gomap programs have no such threads: everything else stays stopped.
+        self.free = self.target.require_profile().runtime is not None
         self.emit("start", fixture=scenario.fixture, args=scenario.args, threads=scenario.threads)
+        env = dict(scenario.env, MAPSCOPE_REPLAY="1")
+        if self.free:
+            settings = go_runtime_settings(scenario)
+            self.emit("note", text=f"Go runtime for the replay: {', '.join(f'{k}={v}' for k, v in settings.items())}")
+            env = dict(settings, **env)
         with tempfile.TemporaryDirectory(prefix="mapscope-replay-") as tmp:
             stdout = os.path.join(tmp, "stdout")
             watchdog = Watchdog(self.adapter, scenario.time_limit)
             self.target.replaying = True
             try:
                 self._breakpoints()
-                env = dict(scenario.env, MAPSCOPE_REPLAY="1")
-                stop = self.adapter.launch(scenario.args, env, stdout)
+                stop = self.adapter.launch(scenario.args, env, stdout, free=self.free)
                 stop = self._gather(stop)
                 for number, step in enumerate(scenario.steps, start=1):
                     if stop.ended or self.fatal:
@@ -93,6 +101,8 @@ class Engine:
                     profile.role_functions(name)
                 elif kind == "probe":
                     profile.probe_sites(name)
+                if step.map_type:
+                    profile.map_type(step.map_type)
             except MapscopeError as e:
                 raise BadInput(f"scenario {self.scenario.name}, step {number}: {e}") from None
 
@@ -114,7 +124,8 @@ class Engine:
             t = step.target
             if t.kind in ("role", "probe"):
                 role, probe = (None, t.name) if t.kind == "probe" else (t.name, None)
-                for site, cond in target.conditional_sites(role, probe, None, step.bucket, step.growing):
+                map_type = target.require_profile().map_type(step.map_type) if step.map_type else None
+                for site, cond in target.conditional_sites(role, probe, None, step.bucket, step.growing, map_type):
                     number = adapter.set_breakpoint(site, cond)
                     adapter.enable_breakpoint(number, False)
                     numbers.add(number)
@@ -142,7 +153,11 @@ class Engine:
             if not missing:
                 self.emit("gathered", threads=self.scenario.threads)
                 return stop
-            stop = self.adapter.resume(self._gather_runner(named, gated))
+            if self.free:
+                # Everything runs but the threads already at their gates.
+                stop = self.adapter.resume_except({named[n].number for n in gated if n in named})
+            else:
+                stop = self.adapter.resume(self._gather_runner(named, gated))
         raise ReplayError("threads never reached their gates")
 
     def _gather_runner(self, named, gated):
@@ -176,7 +191,7 @@ class Engine:
                 if not any(t.number == thread.number for t in self.adapter.threads()):
                     raise ReplayError(f"step {number}: {step.thread} ended before it reached {step.describe()}")
                 self._check_time(f"step {number}: {step.thread} waited to reach {step.describe()}")
-                stop = self.adapter.resume(thread.number)
+                stop = self._run_alone(thread)
                 if stop.ended:
                     self.emit("step", step=number, thread=step.thread, wanted=t.describe(), reached="exit")
                     return stop
@@ -202,13 +217,25 @@ class Engine:
         index, fn = found
         role = fn.role
         self._check_time(f"step {number}: {step.thread} waited to return from {role}")
-        stop = self.adapter.finish(thread.number, index)
+        stop = self.adapter.finish(thread.number, index, self._held(thread) if self.free else None)
         if stop.kind == "breakpoint" and self.fatal_bps & set(stop.breakpoints):
             self._record_fatal(stop)
             return stop
         reached = "exit" if stop.ended else "return"
         self.emit("step", step=number, thread=step.thread, wanted=step.target.describe(), reached=reached, role=role)
         return stop
+
+    def _run_alone(self, thread):
+        """Runs one scenario thread, the others held: alone (gomap), or with the Go runtime's own
+        threads (Go)."""
+        if self.free:
+            return self.adapter.resume_except(self._held(thread))
+        return self.adapter.resume(thread.number)
+
+    def _held(self, thread):
+        """The numbers of the scenario's threads other than ``thread``."""
+        named = self._threads_by_name()
+        return {named[n].number for n in self.scenario.threads if n in named and named[n].number != thread.number}
 
     def _step_end(self, number, step):
         stop = self._run_out()
@@ -342,6 +369,16 @@ class Watchdog:
 
     def cancel(self):
         self.done.set()
+
+
+def go_runtime_settings(scenario):
+    """The environment a Go replay needs, unless the scenario sets it: no garbage collection
+    (GOGC=off: a stop-the-world would wait forever for the held goroutines), no asynchronous
+    preemption (GODEBUG=asyncpreemptoff=1: SIGURG would move a goroutine at a point of the
+    runtime's choosing, not the schedule's), and a P for every scenario goroutine and two more
+    (GOMAXPROCS: a held goroutine keeps its P, and the others must still run)."""
+    wanted = {"GOGC": "off", "GODEBUG": "asyncpreemptoff=1", "GOMAXPROCS": str(len(scenario.threads) + 2)}
+    return {k: v for k, v in wanted.items() if k not in scenario.env}
 
 
 def _without_lwp(report):

@@ -29,7 +29,7 @@ _TOP_KEYS = (
     "watch_oldbuckets",
     "env",
 )
-_STEP_KEYS = ("thread", "until", "bucket", "growing", "show_bucket", "show_new_bucket", "snapshot")
+_STEP_KEYS = ("thread", "until", "bucket", "growing", "type", "show_bucket", "show_new_bucket", "snapshot")
 _EXPECT_KEYS = ("exit", "fatal", "fatal_thread", "output", "watch", "threads_in_roles")
 _MAX_BUCKET = 1 << 40
 
@@ -54,6 +54,7 @@ class Step:
     target: Target
     bucket: object = None  # only stop where the role's bucket/oldbucket is this
     growing: bool = False  # only stop while the map is growing
+    map_type: object = None  # only stop in maps of this type ("map[int64]int64")
     show_bucket: object = None  # record the tophash states of this bucket at the stop
     old: bool = True  # show_bucket refers to the old array (else the new one)
     snapshot: bool = False  # record where every thread is at the stop
@@ -65,6 +66,8 @@ class Step:
             text += f" (bucket {self.bucket})"
         if self.growing:
             text += " (while growing)"
+        if self.map_type:
+            text += f" (in a {self.map_type})"
         return text
 
 
@@ -244,13 +247,15 @@ def _step(raw, number, threads, where):
     show_new = s.integer("show_new_bucket", 0, _MAX_BUCKET)
     bucket = s.integer("bucket", 0, _MAX_BUCKET)
     growing = s.boolean("growing")
-    if (bucket is not None or growing) and kind not in ("role", "probe"):
-        raise BadInput(f"{s.where}: 'bucket' and 'growing' filter a role or probe, not {kind!r}")
+    map_type = s.string("type") if s.has("type") else None
+    if (bucket is not None or growing or map_type) and kind not in ("role", "probe"):
+        raise BadInput(f"{s.where}: 'bucket', 'growing' and 'type' filter a role or probe, not {kind!r}")
     return Step(
         thread=thread,
         target=Target(kind, name.strip()),
         bucket=bucket,
         growing=growing,
+        map_type=map_type,
         show_bucket=show_old if show_old is not None else show_new,
         old=show_new is None,
         snapshot=s.boolean("snapshot"),

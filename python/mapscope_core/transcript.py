@@ -52,6 +52,8 @@ def account(events):
         kind = e["event"]
         if kind == "start":
             lines.append(f"replay of {e['fixture']} {' '.join(e['args'])}: threads {', '.join(e['threads'])}")
+        elif kind == "note":
+            lines.append(f"  {e['text']}")
         elif kind == "gathered":
             lines.append("  all threads wait at their start line")
         elif kind == "step":

@@ -10,7 +10,7 @@ checks in pytest directly; gdb and lldb run them inside the debugger through
 import os
 from dataclasses import dataclass
 
-from mapscope_core import decode, printer, recognize
+from mapscope_core import conditions, decode, printer, recognize
 from mapscope_core.adapter import Site
 from mapscope_core.errors import MapscopeError
 from mapscope_core.target import Target
@@ -111,7 +111,8 @@ def check_breakpoints_set_enable_delete(w):
     first = w.adapter.set_breakpoint(site)
     offset = w.profile.map_types[0].header["oldbuckets"].offset
     probe = Site(site.address, site.function, site.function_address, at_entry=False)
-    second = w.adapter.set_breakpoint(probe, f"*(unsigned long *)($rsp + {offset}) == 1")
+    condition = conditions.render(fn, [conditions.Term("bucket", 1)], offset, site.address)
+    second = w.adapter.set_breakpoint(probe, condition)
     assert first != second
     w.adapter.enable_breakpoint(first, False)
     w.adapter.enable_breakpoint(first, True)

@@ -227,7 +227,7 @@ class FakeAdapter(Adapter):
 
     # -- running -------------------------------------------------------------------------------
 
-    def launch(self, args, env, stdout_path):
+    def launch(self, args, env, stdout_path, free=False):
         self.launched_with = (list(args), dict(env))
         self.running = True
         with open(stdout_path, "w", encoding="utf-8") as f:
@@ -243,7 +243,10 @@ class FakeAdapter(Adapter):
     def resume_all(self):
         return self._run(self._alive())
 
-    def finish(self, thread_number, frame_index):
+    def resume_except(self, held):
+        return self._run([t for t in self._alive() if t.number not in held])
+
+    def finish(self, thread_number, frame_index, held=None):
         t = self._by_number(thread_number)
         t.position += 1  # the next place is the caller, after the return
         if not self._alive():

@@ -23,21 +23,23 @@ def test_no_terms_no_condition():
 
 
 def test_each_term():
-    assert render(EVACUATE, [Term("map", 0x1000)], 24) == "*(unsigned long *)($rsp + 184) == 0x1000"
-    assert render(EVACUATE, [Term("bucket", 3)], 24) == "*(unsigned long *)($rsp + 192) == 3"
-    assert render(EVACUATE, [Term("growing")], 24) == "*(unsigned long *)(*(unsigned long *)($rsp + 184) + 24) != 0"
+    assert render(EVACUATE, [Term("map", 0x1000)], 24).text == "*(unsigned long *)($rsp + 184) == 0x1000"
+    assert render(EVACUATE, [Term("bucket", 3)], 24).text == "*(unsigned long *)($rsp + 192) == 3"
+    assert (
+        render(EVACUATE, [Term("growing")], 24).text == "*(unsigned long *)(*(unsigned long *)($rsp + 184) + 24) != 0"
+    )
 
 
 def test_terms_combine_with_and():
-    text = render(EVACUATE, [Term("map", 0x10), Term("bucket", 1)], 24)
+    text = render(EVACUATE, [Term("map", 0x10), Term("bucket", 1)], 24).text
     assert text == "(*(unsigned long *)($rsp + 184) == 0x10) && (*(unsigned long *)($rsp + 192) == 1)"
 
 
 def test_register_parameters_and_sizes():
     fn = function("f", ("bucket", 4, {"register": "rdx"}))
-    assert render(fn, [Term("bucket", 9)], 24) == "$rdx == 9"
+    assert render(fn, [Term("bucket", 9)], 24).text == "$rdx == 9"
     fn = function("f", ("bucket", 4, {"register": "rbp", "offset": -20}))
-    assert render(fn, [Term("bucket", 9)], 24) == "*(unsigned int *)($rbp + -20) == 9"
+    assert render(fn, [Term("bucket", 9)], 24).text == "*(unsigned int *)($rbp + -20) == 9"
 
 
 def test_what_cannot_be_expressed_is_an_error():

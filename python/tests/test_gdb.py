@@ -100,8 +100,11 @@ def test_catch_fatal_names_both_writers(tmp_path):
     # most runs die; with the default 100 some runs of ten did not (under load).
     for _ in range(10):
         # A run that ends without the race has nothing to snapshot: only snapshot a live one.
-        alive = f"python\nif gdb.selected_inferior().pid: gdb.execute('hmap snapshot --json {snap}')\nend\n"
-        out = gdb(fixture("concurrent-writes"), "hmap catch fatal\nrun --writes 2000\n" + alive + "kill\n")
+        alive = (
+            "python\nif gdb.selected_inferior().pid:\n"
+            f"    gdb.execute('hmap snapshot --json {snap}')\n    gdb.execute('kill')\nend\n"
+        )
+        out = gdb(fixture("concurrent-writes"), "hmap catch fatal\nrun --writes 2000\n" + alive)
         if "hmap catch fatal: fatal error:" not in out:
             continue
         assert "fatal error: concurrent map writes" in out

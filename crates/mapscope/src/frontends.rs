@@ -58,8 +58,11 @@ pub fn replay(
     );
     let mut command = match debugger {
         Debugger::Gdb => {
+            // Not -batch: a Go program replays in gdb's non-stop mode, on a thread of the
+            // core's own while gdb's event loop runs, reading commands from a pipe that stays
+            // open until gdb quits with the replay's status (gdb-scripts: replay_main).
             let mut c = Command::new(executable(&["gdb"])?);
-            c.args(["-nx", "-batch", "-x"])
+            c.args(["-nx", "-q", "-x"])
                 .arg(scripts.join("gdb-scripts/mapscope.py"))
                 .arg("-ex")
                 .arg(format!("python replay_main({call})"));
@@ -87,8 +90,7 @@ pub fn replay(
         Debugger::Lldb => "lldb",
     };
     eprintln!("mapscope replay: {} under {name}", scenario.display());
-    let done = command
-        .output()
+    let done = run_with_open_stdin(&mut command)
         .map_err(|e| Error::Usage(format!("cannot start the debugger: {e}")))?;
     let text =
         String::from_utf8_lossy(&done.stdout).into_owned() + &String::from_utf8_lossy(&done.stderr);
@@ -118,6 +120,47 @@ pub fn replay(
 
 /// How the core's account of a replay begins.
 const ACCOUNT_STARTS: &[&str] = &["replay of ", "replay failed:", "replay refused:"];
+
+/// Runs the debugger to its end with its output captured and its standard input a pipe that
+/// stays open meanwhile (a debugger that is not in batch mode ends at the end of its input).
+fn run_with_open_stdin(command: &mut Command) -> std::io::Result<std::process::Output> {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let stdin = child.stdin.take();
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let status = child.wait()?;
+    drop(stdin);
+    Ok(std::process::Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    })
+}
 
 /// The core's account (from its first line to the verdict line) and the verdict. The debugger
 /// may print on the same line just before the account (lldb's asynchronous "Process N exited"),
