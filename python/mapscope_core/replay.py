@@ -25,6 +25,8 @@ import time
 from .adapter import Site
 from .errors import BadInput, MapscopeError
 
+#: The gate of the gomap fixtures (fixtures/src/lib.rs): every racing thread calls it first.
+GOMAP_GATE = "fixtures::StartLine::wait"
 #: Stops one step may pass over before the engine gives up on it.
 MAX_STOPS_PER_STEP = 20000
 
@@ -115,9 +117,9 @@ class Engine:
 
     def _breakpoints(self):
         target, adapter = self.target, self.adapter
-        self.gate = adapter.set_breakpoint(Site(0, self.scenario.gate, 0))
+        self.gates = {adapter.set_breakpoint(Site(0, name, 0)) for name in self._gates()}
         self.fatal_bps = {adapter.set_breakpoint(site) for site, _, _ in target.role_sites("fatal")}
-        self.all_breakpoints += [self.gate, *self.fatal_bps]
+        self.all_breakpoints += [*sorted(self.gates), *self.fatal_bps]
         self.step_bps = []
         for step in self.scenario.steps:
             numbers = set()
@@ -132,6 +134,16 @@ class Engine:
             self.step_bps.append(numbers)
             self.all_breakpoints += sorted(numbers)
 
+    def _gates(self):
+        """Where each thread waits before its first step: the scenario's ``gate``; else, on Go,
+        the function each goroutine started in (the threads are named by it); else the gomap
+        fixtures' start line."""
+        if self.scenario.gate:
+            return [self.scenario.gate]
+        if self.free:
+            return sorted({name.split("#")[0] for name in self.scenario.threads})
+        return [GOMAP_GATE]
+
     # -- phases --------------------------------------------------------------------------------
 
     def _gather(self, stop):
@@ -145,7 +157,7 @@ class Engine:
                 self._record_fatal(stop)
                 return stop
             named = self._threads_by_name()
-            if self.gate in stop.breakpoints:
+            if self.gates & set(stop.breakpoints):
                 for name, t in named.items():
                     if t.number == stop.thread:
                         gated.add(name)
@@ -321,13 +333,17 @@ class Engine:
         }
 
     def _record_fatal(self, stop):
-        self.fatal = self.target.fatal_report(stop.thread)
-        self.emit("fatal", **_without_lwp(self.fatal))
+        names = {t.number: name for name, t in self._threads_by_name().items()}
+        self.fatal = self.target.fatal_report(stop.thread, names)
+        self.emit("fatal", **_stable(self.fatal))
 
     # -- threads -------------------------------------------------------------------------------
 
     def _threads_by_name(self, frames=False):
-        return {t.name: t for t in self.adapter.threads(with_frames=frames)}
+        threads = self.adapter.threads(with_frames=frames or self.free)
+        if self.free:
+            return {name: t for t, name in zip(threads, self.target.goroutine_names(threads), strict=True)}
+        return {t.name: t for t in threads}
 
     def _thread(self, name, frames=False):
         t = self._threads_by_name(frames).get(name)
@@ -381,10 +397,14 @@ def go_runtime_settings(scenario):
     return {k: v for k, v in wanted.items() if k not in scenario.env}
 
 
-def _without_lwp(report):
-    """A fatal report as the transcript keeps it: kernel thread ids differ from run to run."""
-    stable = {k: v for k, v in report.items() if k != "lwp"}
-    stable["others"] = [{k: v for k, v in o.items() if k != "lwp"} for o in report["others"]]
+#: What a fatal report holds that differs from run to run: kernel thread ids, goroutine ids.
+_UNSTABLE = ("lwp", "goroutine")
+
+
+def _stable(report):
+    """A fatal report as the transcript keeps it: without what differs from run to run."""
+    stable = {k: v for k, v in report.items() if k not in _UNSTABLE}
+    stable["others"] = [{k: v for k, v in o.items() if k not in _UNSTABLE} for o in report["others"]]
     return stable
 
 

@@ -81,7 +81,7 @@ class Scenario:
     fixture: str
     args: list
     threads: list
-    gate: str
+    gate: object  # the function every thread calls first, or None (see replay.Engine._gates)
     time_limit: float
     steps: list
     expect: dict
@@ -187,7 +187,7 @@ def parse(data, path=Path("<scenario>")):
         fixture=_fixture_name(top),
         args=top.strings("args", default=[]),
         threads=threads,
-        gate=top.string("gate", default="fixtures::StartLine::wait"),
+        gate=top.string("gate") if top.has("gate") else None,
         time_limit=float(time_limit),
         steps=[_step(s, i + 1, threads, top.where) for i, s in enumerate(steps)],
         expect=_expect(data.get("expect", {}), threads, top.where),

@@ -15,6 +15,7 @@ replay engine turns the same data into transcript events.
 """
 
 import os
+import re
 from dataclasses import dataclass
 
 from . import conditions, decode, elf, inspector, places, profile_cache, recognize, typenames
@@ -472,18 +473,22 @@ class Target:
             self.fatal_breakpoints.add(self.adapter.set_breakpoint(site))
         return [site for site, _, _ in sites]
 
-    def fatal_report(self, thread_number):
+    def fatal_report(self, thread_number, names=None):
         """The misuse a thread stopped at the fatal role reports: ``{message, thread, role,
         others}``, where ``role`` is the role that detected it and ``others`` lists every other
-        thread inside a map role (``{thread, role, in_fatal}``), by name."""
+        thread inside a map role (``{thread, role, in_fatal}``), by name: ``names`` (thread
+        number -> name, a replay's names) or :meth:`thread_name`."""
         report = {"message": self.fatal_message(thread_number), "thread": None, "role": None, "others": []}
-        for t in self.adapter.threads(with_frames=True):
+        threads = self.adapter.threads(with_frames=True)
+        names = names or {t.number: self.thread_name(t) for t in threads}
+        for t in threads:
             roles = self.roles_of(t)
             below = next((r for r in roles if r != "fatal"), None)
+            name = names.get(t.number, t.name)
             if t.number == thread_number:
-                report.update(thread=self.thread_name(t), role=below, **self.whereabouts(t))
+                report.update(thread=name, role=below, **self.whereabouts(t))
             elif roles:
-                other = {"thread": self.thread_name(t), "role": below or "fatal", "in_fatal": "fatal" in roles}
+                other = {"thread": name, "role": below or "fatal", "in_fatal": "fatal" in roles}
                 report["others"].append(dict(other, **self.whereabouts(t)))
         report["others"].sort(key=lambda o: o["thread"])
         return report
@@ -502,6 +507,30 @@ class Target:
             return thread.name
         g = self.goroutine(thread)
         return f"goroutine {g['goroutine']}" if g else thread.name
+
+    def goroutine_names(self, threads):
+        """The names a Go replay knows threads by, in order: a thread's own name when the
+        program gave it one; else the function its goroutine started in (the frame below
+        runtime.goexit), ``main.worker``; goroutines that started in the same function are
+        told apart by the order of their goroutine ids, ``main.worker#2``."""
+        names = []
+        for t in threads:
+            if t.name and t.name != self._program_name():
+                names.append(t.name)
+                continue
+            start = _start_function(t)
+            names.append(start or t.name)
+        counts = {}
+        for name in names:
+            counts[name] = counts.get(name, 0) + 1
+        repeated = {n for n, c in counts.items() if c > 1 and "." in n}
+        if repeated:
+            ids = {t.number: (self.goroutine(t) or {}).get("goroutine", 0) for t in threads}
+            for name in repeated:
+                same = sorted((ids[t.number], i) for i, t in enumerate(threads) if names[i] == name)
+                for rank, (_, i) in enumerate(same, start=1):
+                    names[i] = f"{name}#{rank}"
+        return names
 
     def _program_name(self):
         return os.path.basename(self.adapter.executable())[:15]  # the kernel keeps 15 bytes
@@ -661,6 +690,24 @@ class Target:
 
 #: Functions of Go's runtime and its internals: a report names the innermost frame that is not one.
 _RUNTIME_PREFIXES = ("runtime.", "runtime/", "internal/", "sync.", "sync/", "syscall.")
+
+
+#: Functions the Go compiler makes for ``go f(args)`` (``main.main.func1``; ``gowrap1`` since
+#: Go 1.21) and for closures: a goroutine is named by the first named function it runs.
+_CLOSURE = re.compile(r"\.(func|gowrap)\d+(\.\d+)*$")
+
+
+def _start_function(thread):
+    """The first named function a Go thread's goroutine runs: going up from runtime.goexit,
+    past the wrappers and closures that ``go`` statements compile to."""
+    names = [f.function for f in thread.frames]
+    bottom = next((i for i, name in enumerate(names) if name.startswith("runtime.goexit")), None)
+    if not bottom:
+        return None
+    for name in reversed(names[:bottom]):
+        if not _CLOSURE.search(name):
+            return name
+    return names[bottom - 1]
 
 
 def _user_frame(thread):

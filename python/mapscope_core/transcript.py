@@ -51,7 +51,7 @@ def account(events):
     for e in events:
         kind = e["event"]
         if kind == "start":
-            lines.append(f"replay of {e['fixture']} {' '.join(e['args'])}: threads {', '.join(e['threads'])}")
+            lines.append(f"replay of {' '.join([e['fixture'], *e['args']])}: threads {', '.join(e['threads'])}")
         elif kind == "note":
             lines.append(f"  {e['text']}")
         elif kind == "gathered":

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO
-from mapscope_core import scenario
+from mapscope_core import replay, scenario
 from mapscope_core.errors import MapscopeError
 from mapscope_core.replay import check
 
@@ -25,7 +25,9 @@ def base():
 
 def test_defaults():
     s = scenario.parse(base(), Path("x.toml"))
-    assert s.gate == "fixtures::StartLine::wait" and s.time_limit == 30 and s.args == []
+    assert s.gate is None and s.time_limit == 30 and s.args == []
+    # No gate named: the engine stops gomap fixtures' threads at their start line.
+    assert replay.GOMAP_GATE == "fixtures::StartLine::wait"
     assert s.steps[0].target == scenario.Target("end")
 
 
