@@ -8,7 +8,7 @@ GO ?= /usr/lib/go-1.19/bin/go
 CARGO ?= cargo
 export GO
 
-.PHONY: all deps build go-fixtures release test test-rust test-python lint valgrind demo bench clean
+.PHONY: all deps build go-fixtures release test test-rust test-python lint lint-go valgrind demo bench clean
 
 all: build
 
@@ -77,11 +77,22 @@ test-rust: build
 test-python: build
 	MAPSCOPE_REQUIRE_FIXTURES=1 python3 -m pytest -q -rs python/tests
 
-lint:
+lint: lint-go
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	ruff check python gdb-scripts lldb-scripts bench
 	ruff format --check python gdb-scripts lldb-scripts bench
+
+# gofmt and go vet over the fixtures/go module (mapbench and mapdiff included).
+ifeq ($(GO_FOUND),)
+lint-go:
+	@echo "lint-go: no Go toolchain at $(GO): skipping gofmt and go vet"
+else
+lint-go:
+	@out=$$($(dir $(GO_FOUND))gofmt -l fixtures/go); \
+		if [ -n "$$out" ]; then echo "gofmt -l fixtures/go:"; echo "$$out"; exit 1; fi
+	cd fixtures/go && $(GO_ENV) $(GO) vet ./...
+endif
 
 # The gomap stress run under valgrind memcheck: no invalid access, no leak.
 valgrind:
