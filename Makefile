@@ -8,15 +8,59 @@ GO ?= /usr/lib/go-1.19/bin/go
 CARGO ?= cargo
 export GO
 
-.PHONY: all deps build release test test-rust test-python lint valgrind demo bench clean
+.PHONY: all deps build go-fixtures release test test-rust test-python lint lint-go valgrind demo bench clean
 
 all: build
 
 deps:
 	@bash scripts/deps.sh
 
-build:
+build: go-fixtures
 	$(CARGO) build --workspace --all-targets
+
+# The Go fixtures: fixtures/go is a Go module with one program per fixtures/go/cmd/NAME, built
+# with $(GO) twice, as TARGET/debug/go-NAME (-gcflags=all=-N -l, the way one debugs Go) and
+# TARGET/debug/go-NAME-opt (Go's default optimisation). Go's state stays in TARGET (private
+# cache and GOPATH, no GOFLAGS from the environment, no toolchain download), so a clean machine
+# builds offline. A program is rebuilt when its sources, the shared packages or the toolchain
+# ($(GO) version) change. Without $(GO), one line says the Go fixtures are skipped; the tests
+# that need them then fail under MAPSCOPE_REQUIRE_FIXTURES=1.
+GO_FIXTURES := concurrent-writes read-write iterate-write evacuate-race ghost-read grow bigmap
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+GO_OUT := $(TARGET_DIR)/debug
+GO_ENV := GOCACHE=$(abspath $(TARGET_DIR))/go-cache GOPATH=$(abspath $(TARGET_DIR))/gopath \
+	GOFLAGS= GOTOOLCHAIN=local GOWORK=off GO111MODULE=on GOPROXY=off
+GO_COMMON := fixtures/go/go.mod $(wildcard fixtures/go/internal/*/*.go)
+GO_FOUND := $(shell command -v $(GO) 2>/dev/null)
+GO_STAMP := $(TARGET_DIR)/go-fixtures.toolchain
+GO_DEBUG_BINS := $(GO_FIXTURES:%=$(GO_OUT)/go-%)
+GO_OPT_BINS := $(GO_FIXTURES:%=$(GO_OUT)/go-%-opt)
+
+ifeq ($(GO_FOUND),)
+go-fixtures:
+	@echo "go-fixtures: no Go toolchain at $(GO): skipping the Go fixtures (make deps installs Go 1.19)"
+else
+go-fixtures: $(GO_DEBUG_BINS) $(GO_OPT_BINS)
+
+# Rewritten only when the toolchain's version line changes, so a switch of $(GO) rebuilds.
+GO_VERSION := $(shell GOTOOLCHAIN=local $(GO) version)
+$(shell mkdir -p $(TARGET_DIR) && [ "$$(cat $(GO_STAMP) 2>/dev/null)" = "$(GO_VERSION)" ] \
+	|| echo "$(GO_VERSION)" >$(GO_STAMP))
+
+.SECONDEXPANSION:
+# Each binary is written under a temporary name and moved into place, so that a debugger or a
+# test never sees half a file. The echoed command runs in fixtures/go with GO_ENV.
+$(GO_DEBUG_BINS): $(GO_OUT)/go-%: $(GO_COMMON) $(GO_STAMP) $$(wildcard fixtures/go/cmd/$$*/*.go)
+	@mkdir -p $(@D)
+	@echo "go build -gcflags='all=-N -l' -o $@ ./cmd/$*"
+	@cd fixtures/go && $(GO_ENV) $(GO) build -gcflags='all=-N -l' -o $(abspath $@).tmp$$$$ ./cmd/$* \
+		&& mv -f $(abspath $@).tmp$$$$ $(abspath $@)
+$(GO_OPT_BINS): $(GO_OUT)/go-%-opt: $(GO_COMMON) $(GO_STAMP) $$(wildcard fixtures/go/cmd/$$*/*.go)
+	@mkdir -p $(@D)
+	@echo "go build -o $@ ./cmd/$*"
+	@cd fixtures/go && $(GO_ENV) $(GO) build -o $(abspath $@).tmp$$$$ ./cmd/$* \
+		&& mv -f $(abspath $@).tmp$$$$ $(abspath $@)
+endif
 
 release:
 	$(CARGO) build --workspace --release
@@ -33,11 +77,22 @@ test-rust: build
 test-python: build
 	MAPSCOPE_REQUIRE_FIXTURES=1 python3 -m pytest -q -rs python/tests
 
-lint:
+lint: lint-go
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	ruff check python gdb-scripts lldb-scripts bench
 	ruff format --check python gdb-scripts lldb-scripts bench
+
+# gofmt and go vet over the fixtures/go module (mapbench and mapdiff included).
+ifeq ($(GO_FOUND),)
+lint-go:
+	@echo "lint-go: no Go toolchain at $(GO): skipping gofmt and go vet"
+else
+lint-go:
+	@out=$$($(dir $(GO_FOUND))gofmt -l fixtures/go); \
+		if [ -n "$$out" ]; then echo "gofmt -l fixtures/go:"; echo "$$out"; exit 1; fi
+	cd fixtures/go && $(GO_ENV) $(GO) vet ./...
+endif
 
 # The gomap stress run under valgrind memcheck: no invalid access, no leak.
 valgrind:

@@ -13,8 +13,9 @@ RUNS=${1:-100}
 # Describe the machine before the runs: the load average at start is the one that matters.
 MACHINE=$(machine)
 build_fixtures
-for p in concurrent_writes read_write iterate_write; do build_go "$p"; done
+build_go_fixtures
 R=$ROOT/target/release
+G=$ROOT/target/debug
 
 # label | command | expected fatal message
 ROWS=(
@@ -23,9 +24,9 @@ ROWS=(
     "gomap|$R/read-write|concurrent map read and map write"
     "gomap|$R/iterate-write|concurrent map iteration and map write"
     "gomap|$R/evacuate-race|concurrent map writes"
-    "Go 1.19|$GOBIN_DIR/concurrent_writes|concurrent map writes"
-    "Go 1.19|$GOBIN_DIR/read_write|concurrent map read and map write"
-    "Go 1.19|$GOBIN_DIR/iterate_write|concurrent map iteration and map write"
+    "Go 1.19|$G/go-concurrent-writes-opt|concurrent map writes"
+    "Go 1.19|$G/go-read-write-opt|concurrent map read and map write"
+    "Go 1.19|$G/go-iterate-write-opt|concurrent map iteration and map write"
 )
 
 # One run: prints "expected", "clean", or a short name for any other ending.
@@ -72,7 +73,7 @@ for row in "${ROWS[@]}"; do
     done
     shown=${cmd#"$ROOT"/}
     shown=${shown#target/release/}
-    shown=${shown#target/go/}
+    shown=${shown#target/debug/}
     printf '| %s | `%s` | %d (`%s`) | %s | %d | %d/%d |\n' "$label" "$shown" "$expected" \
         "$want" "${other:-0}" "$clean" "$expected" "$RUNS" | tee -a "$table"
     unset seen
@@ -84,7 +85,8 @@ done
     echo "How often each racing program, run with no debugger, dies with Go's fatal error for its"
     echo "misuse (exit status 2 and \`fatal error: <message>\` as the first line of stderr). gomap"
     echo "rows are the release builds of the fixtures (\`cargo build -p fixtures --release\`), with"
-    echo "default options unless shown; Go rows are \`fixtures/go/*.go\` built with $("$GO" version | cut -d' ' -f3)."
+    echo "default options unless shown; Go rows are the Go fixtures (\`fixtures/go/cmd\`, Go's default"
+    echo "optimisation, \`make go-fixtures\`) built with $("$GO" version | cut -d' ' -f3)."
     echo "\"Other failures\" are runs that ended any other way (another fatal message, a signal)."
     echo
     echo "Command: \`bench/failure-rates.sh $RUNS\` ($RUNS runs per row)."

@@ -16,6 +16,11 @@ build_fixtures() {
     (cd "$ROOT" && cargo build -p fixtures --release --quiet) || die "cargo build failed"
 }
 
+# Builds the Go fixtures (fixtures/go/cmd/NAME) into target/debug/go-NAME and go-NAME-opt.
+build_go_fixtures() {
+    (cd "$ROOT" && make -s go-fixtures GO="$GO") || die "make go-fixtures failed"
+}
+
 # Builds fixtures/go/NAME.go (or a directory) into target/go/NAME.
 build_go() {
     [ -x "$GO" ] || die "no Go toolchain at $GO (set GO=...)"

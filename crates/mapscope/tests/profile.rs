@@ -469,15 +469,15 @@ fn go_profile_is_right() {
 fn go_fixture_profile() {
     let Some(bin) = go_fixture() else { return };
     let p = profile(&bin);
-    assert_valid(&p, "fixtures/go/concurrent_writes profile");
+    assert_valid(&p, "fixtures/go/cmd/concurrent-writes profile");
     assert_eq!(p["family"], "go");
-    // map[int]int: an 8-byte key, so the fast64 variants; bucket<int,int> is 144 bytes.
+    // map[int64]int64: an 8-byte key, so the fast64 variants; bucket<int64,int64> is 144 bytes.
     let b = p["layouts"]["buckets"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|b| b["name"] == "bucket<int,int>")
-        .expect("bucket<int,int>");
+        .find(|b| b["name"] == "bucket<int64,int64>")
+        .expect("bucket<int64,int64>");
     assert_eq!(b["size"], 144);
     assert_eq!(b["fields"]["overflow"]["offset"], 136);
     let nm = nm(&bin);

@@ -132,16 +132,43 @@ pub fn go_binary() -> Option<PathBuf> {
     .clone()
 }
 
-/// Builds fixtures/go/concurrent_writes.go with Go 1.19, when both exist.
+/// Builds the Go fixture concurrent-writes (fixtures/go/cmd/concurrent-writes, a package of the
+/// fixtures/go module) with Go 1.19, when both exist.
 pub fn go_fixture() -> Option<PathBuf> {
     static BIN: OnceLock<Option<PathBuf>> = OnceLock::new();
     BIN.get_or_init(|| {
-        let src = workspace().join("fixtures/go/concurrent_writes.go");
-        if !src.exists() {
-            eprintln!("note: {} missing, skipping", src.display());
+        let module = workspace().join("fixtures/go");
+        if !module.join("cmd/concurrent-writes").exists() {
+            eprintln!("note: {} missing, skipping", module.display());
             return None;
         }
-        go_build(&src, "concurrent_writes")
+        let Some(go) = go() else {
+            eprintln!("note: Go 1.19 not installed, skipping Go tests");
+            return None;
+        };
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("go");
+        std::fs::create_dir_all(&dir).ok()?;
+        let bin = dir.join("go-concurrent-writes");
+        let out = Command::new(go)
+            .args(["build", "-o"])
+            .arg(&bin)
+            .arg("./cmd/concurrent-writes")
+            .current_dir(&module)
+            .env("GOCACHE", dir.join("cache"))
+            .env("GOPATH", dir.join("gopath"))
+            .env("GOFLAGS", "")
+            .env("GOTOOLCHAIN", "local")
+            .env("GOWORK", "off")
+            .env("GO111MODULE", "on")
+            .env("GOPROXY", "off")
+            .output()
+            .expect("spawn go");
+        assert!(
+            out.status.success(),
+            "go build ./cmd/concurrent-writes failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Some(bin)
     })
     .clone()
 }
