@@ -25,7 +25,7 @@ build: go-fixtures
 # builds offline. A program is rebuilt when its sources, the shared packages or the toolchain
 # ($(GO) version) change. Without $(GO), one line says the Go fixtures are skipped; the tests
 # that need them then fail under MAPSCOPE_REQUIRE_FIXTURES=1.
-GO_FIXTURES := concurrent-writes read-write iterate-write evacuate-race ghost-read grow bigmap
+GO_FIXTURES := concurrent-writes read-write iterate-write evacuate-race ghost-read grow bigmap cache
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 GO_OUT := $(TARGET_DIR)/debug
 GO_ENV := GOCACHE=$(abspath $(TARGET_DIR))/go-cache GOPATH=$(abspath $(TARGET_DIR))/gopath \

@@ -310,11 +310,19 @@ class Engine:
             self.watch = self.target.watch_oldbuckets(*self.header)
 
     def _snapshot(self):
-        """Where every thread is: its map role and function, or that it is in none."""
+        """Where every thread is: its map role and function, or that it is in none.
+
+        In a Go program the runtime's own threads (idle Ms, sysmon) come and go with the
+        scheduler, so only the scenario's goroutines and threads inside a map role are listed:
+        that keeps the transcript the same on every run."""
         threads = []
-        for t in self.adapter.threads(with_frames=True):
+        listed = self.adapter.threads(with_frames=True)
+        names = self.target.goroutine_names(listed) if self.free else [t.name for t in listed]
+        for t, name in zip(listed, names, strict=True):
             found = self.target.role_frame(t)
-            entry = {"thread": t.name}
+            if self.free and found is None and name not in self.scenario.threads:
+                continue
+            entry = {"thread": name}
             if found is not None:
                 entry.update(role=found[1].role, function=found[1].variant)
             threads.append(entry)

@@ -19,7 +19,7 @@ with open(DATA / "grow-profile.json") as f:
     IMAGE_PROFILE = json.load(f)
 IMAGE = Image("grow-2.json")
 SCENARIOS = []
-for path in sorted((REPO / "fixtures" / "scenarios").glob("*.toml")):
+for path in sorted((REPO / "fixtures" / "scenarios").rglob("*.toml")):
     with open(path, "rb") as f:
         SCENARIOS.append(tomllib.load(f))
 

@@ -8,7 +8,7 @@ from mapscope_core import replay, scenario
 from mapscope_core.errors import MapscopeError
 from mapscope_core.replay import check
 
-SCENARIOS = sorted((REPO / "fixtures" / "scenarios").glob("*.toml"))
+SCENARIOS = sorted((REPO / "fixtures" / "scenarios").rglob("*.toml"))
 
 
 def test_every_shipped_scenario_parses_and_has_an_expected_transcript():
