@@ -12,7 +12,7 @@ import json
 import shlex
 from dataclasses import dataclass
 
-from . import printer, replay, scenario, transcript
+from . import printer, replay, scenario, transcript, typenames
 from .errors import BadInput, MapscopeError, guarded, one_line
 from .target import Target
 
@@ -41,8 +41,14 @@ def _bucket(text):
     return n
 
 
+def _map_type_name(text):
+    if typenames.key_elem_of(text) is None:
+        raise argparse.ArgumentTypeError(f"not a map type: {text!r} (Go: 'map[int64]int64', gomap: 'Map<i64, i64>')")
+    return text
+
+
 _MAP = (("map",), {"nargs": "+", "help": "a debugger expression or a header address"})
-_TYPE = (("--type",), {"dest": "type_name", "help": "the map type, as map[K]V"})
+_TYPE = (("--type",), {"dest": "type_name", "type": _map_type_name, "help": "the map type, as map[K]V"})
 
 
 @dataclass(frozen=True)
@@ -269,11 +275,13 @@ class Commands:
         return printer.print_map(self.target, address, mt, None if args.all else self.adapter.element_limit())
 
     def cmd_break(self, args):
-        map_address = None
+        map_address = map_type = None
         if args.map is not None:
             map_address, mt = self.target.resolve_map(args.map, args.type_name)
             self.target.header(map_address, mt)  # refuses what is not a map
-        placed = self.target.conditional_sites(args.role, args.probe, map_address, args.bucket, args.growing)
+        elif args.type_name is not None:
+            map_type = self.target.require_profile().map_type(args.type_name)
+        placed = self.target.conditional_sites(args.role, args.probe, map_address, args.bucket, args.growing, map_type)
         if not placed:
             raise MapscopeError(f"role {args.role} has no function in this program: nothing to stop at")
         numbers = [self.adapter.set_breakpoint(site, cond) for site, cond in placed]
@@ -310,7 +318,10 @@ class Commands:
         for t in snap["threads"]:
             top = t["frames"][0]["function"] if t["frames"] else "?"
             lines.append(
-                f"  thread {t['number']} '{t['name']}'" + (f" in {t['role']}" if t["role"] else "") + f": {top}"
+                f"  thread {t['number']} '{t['name']}'"
+                + (f" in {t['role']}" if t["role"] else "")
+                + (f" (bucket {t['bucket']})" if "bucket" in t else "")
+                + f": {top}"
             )
         for m in snap["maps"]:
             lines.append(f"  map 0x{m['address']:x} {m['type']}: {m['summary']}")

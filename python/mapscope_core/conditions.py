@@ -18,7 +18,7 @@ from .errors import MapscopeError
 
 #: What each term compares, by the parameter names that carry it.
 _HEADER = ("h",)
-_BUCKET = ("oldbucket", "bucket")
+BUCKET_PARAMS = ("oldbucket", "bucket")
 _TYPE = ("t",)
 
 
@@ -121,7 +121,7 @@ def render(function, terms, oldbuckets_offset, at=None, probe=None):
         if term.kind == "map":
             comparisons.append(Comparison(_operand(function, _HEADER, at, probe), term.value))
         elif term.kind == "bucket":
-            comparisons.append(Comparison(_operand(function, _BUCKET, at, probe), term.value, address=False))
+            comparisons.append(Comparison(_operand(function, BUCKET_PARAMS, at, probe), term.value, address=False))
         elif term.kind == "type":
             comparisons.append(Comparison(_operand(function, _TYPE, at, probe), term.value))
         elif term.kind == "growing":

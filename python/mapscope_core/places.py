@@ -71,6 +71,21 @@ def check_cfa(rule):
     return None
 
 
+#: Registers whose values a caller's frame still has after a call: the stack and frame
+#: pointers, which unwinding restores, and for C and Rust the System V callee-saved ones. Go's
+#: ABI saves none: a caller's rbx holds whatever the callee left there.
+CALLER_KEEPS_GO = frozenset({"rsp", "rbp", "rip"})
+CALLER_KEEPS_C = CALLER_KEEPS_GO | {"rbx", "r12", "r13", "r14", "r15"}
+
+
+def lost_in_caller(place, kept):
+    """Whether a place's value is in a register (itself, not memory it points to) outside
+    ``kept``: then a caller's frame, below the innermost, cannot know it."""
+    if "pieces" in place:
+        return any(lost_in_caller(piece, kept) for piece in place["pieces"])
+    return "register" in place and "offset" not in place and place["register"] not in kept
+
+
 def read(place, size, registers, read_memory, cfa=None, bias=0):
     """The ``size`` bytes of a value at ``place`` in a stopped frame. ``registers(name)`` gives
     that frame's register values; ``cfa`` is the function's CfaRule at the frame's pc."""

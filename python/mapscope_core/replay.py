@@ -280,7 +280,7 @@ class Engine:
     def _passing(self, stop):
         """Records what a stop on the way shows (a watchpoint hit), before running on."""
         if self.watch is not None and self.watch.number in stop.watchpoints:
-            hit = self.target.watch_hit(self.watch.number, stop.thread)
+            hit = self.target.watch_hit(self.watch.number, stop.thread, self._names_by_number())
             self.emit("watch", change=hit.change, role=hit.role, thread=hit.thread)
 
     # -- recording -----------------------------------------------------------------------------
@@ -341,8 +341,7 @@ class Engine:
         }
 
     def _record_fatal(self, stop):
-        names = {t.number: name for name, t in self._threads_by_name().items()}
-        self.fatal = self.target.fatal_report(stop.thread, names)
+        self.fatal = self.target.fatal_report(stop.thread, self._names_by_number())
         self.emit("fatal", **_stable(self.fatal))
 
     # -- threads -------------------------------------------------------------------------------
@@ -352,6 +351,9 @@ class Engine:
         if self.free:
             return {name: t for t, name in zip(threads, self.target.goroutine_names(threads), strict=True)}
         return {t.name: t for t in threads}
+
+    def _names_by_number(self):
+        return {t.number: name for name, t in self._threads_by_name().items()}
 
     def _thread(self, name, frames=False):
         t = self._threads_by_name(frames).get(name)

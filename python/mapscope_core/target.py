@@ -172,6 +172,10 @@ class Target:
         place = param.place_at(link)
         if place is None:
             return None  # optimised out here
+        if index > 0:
+            kept = places.CALLER_KEEPS_GO if self.require_profile().runtime else places.CALLER_KEEPS_C
+            if places.lost_in_caller(place, kept):
+                return None
         registers = self._registers(thread.number, index)
         try:
             return places.read(place, param.size, registers, self.read, fn.cfa_at(link), self.load_bias())
@@ -447,8 +451,10 @@ class Target:
         self.watches[number] = watch
         return watch
 
-    def watch_hit(self, number, thread_number):
-        """What a stop at watchpoint ``number`` shows (a WatchHit), or None if not ours."""
+    def watch_hit(self, number, thread_number, names=None):
+        """What a stop at watchpoint ``number`` shows (a WatchHit), or None if not ours; the
+        thread is named from ``names`` (thread number -> name, a replay's names) or by
+        :meth:`thread_name`."""
         watch = self.watches.get(number)
         if watch is None:
             return None
@@ -456,7 +462,8 @@ class Target:
         new = decode.read_uint(self.read, watch.header + field.offset, field.size)
         old, watch.value = watch.value, new
         thread = self.thread(thread_number)
-        return WatchHit(number, old, new, self.innermost_role(thread), thread.name, thread.number)
+        name = (names or {}).get(thread.number) or self.thread_name(thread)
+        return WatchHit(number, old, new, self.innermost_role(thread), name, thread.number)
 
     def forget(self, numbers):
         """Drops bookkeeping of deleted breakpoints and watchpoints."""
@@ -610,6 +617,9 @@ class Target:
         snap = {"threads": [], "maps": []}
         for t in threads:
             role = self.innermost_role(t)
+            found_frame = self.role_frame(t) if role else None
+            # The bucket the role works on (evacuate's oldbucket, grow work's bucket), when known.
+            bucket = self.frame_uint(t, found_frame[0], *conditions.BUCKET_PARAMS) if found_frame else None
             if maps is None:
                 if role:
                     found.update(self._maps_in_frames(t))
@@ -620,6 +630,7 @@ class Target:
                     "name": self.thread_name(t),
                     "lwp": t.lwp,
                     "role": role,
+                    **({"bucket": bucket} if bucket is not None else {}),
                     **({"goroutine": g["goroutine"]} if (g := self._goroutine_if_go(t)) else {}),
                     "frames": [{"pc": f.pc, "function": f.function, "file": f.file, "line": f.line} for f in t.frames],
                     "registers": t.registers,

@@ -14,8 +14,9 @@ def fixture(name):
     return path
 
 
-def gdb(binary, script, timeout=120):
-    """Runs ``script`` (gdb commands, python blocks allowed) on ``binary`` and returns stdout.
+def gdb(binary, script, timeout=120, before_program=()):
+    """Runs ``script`` (gdb commands, python blocks allowed) on ``binary`` and returns stdout;
+    ``before_program`` are commands run before gdb reads the program (``-iex``).
 
     The script is followed by an explicit ``quit 0``: gdb exits 0 even when a sourced script
     raises, so the tests judge the output, and a missing final marker means gdb stopped early.
@@ -31,7 +32,7 @@ def gdb(binary, script, timeout=120):
         f.write(text)
         f.flush()
         done = subprocess.run(
-            ["gdb", "-nx", "-batch", "-x", f.name, str(binary)],
+            ["gdb", "-nx", "-batch", *(a for c in before_program for a in ("-iex", c)), "-x", f.name, str(binary)],
             capture_output=True,
             text=True,
             cwd=REPO,

@@ -1,6 +1,7 @@
 """Breakpoint conditions: the text each debugger is given, from the profile's parameter places."""
 
 import pytest
+from mapscope_core import places
 from mapscope_core.conditions import Term, render
 from mapscope_core.errors import MapscopeError
 from mapscope_core.profile import Param, RoleFunction
@@ -50,3 +51,15 @@ def test_what_cannot_be_expressed_is_an_error():
         render(assign, [Term("map", 1)], 24)
     with pytest.raises(MapscopeError, match="no parameter h"):
         render(function("fatal"), [Term("growing")], 24)
+
+
+def test_a_callers_register_is_trusted_only_where_the_abi_keeps_it():
+    go, c = places.CALLER_KEEPS_GO, places.CALLER_KEEPS_C
+    # Go's register ABI: oldbucket in rcx is gone once evacuate has called on.
+    assert places.lost_in_caller({"register": "rcx"}, go) and places.lost_in_caller({"register": "rcx"}, c)
+    assert places.lost_in_caller({"register": "rbx"}, go) and not places.lost_in_caller({"register": "rbx"}, c)
+    # Memory a frame register points to is still there.
+    assert not places.lost_in_caller({"register": "rsp", "offset": 8}, go)
+    assert not places.lost_in_caller({"cfa": 8}, go)
+    pieces = {"pieces": [{"size": 8, "cfa": 0}, {"size": 8, "register": "rdi"}]}
+    assert places.lost_in_caller(pieces, c)

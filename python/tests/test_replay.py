@@ -11,6 +11,7 @@ import pytest
 from conftest import REPO, TARGET, missing
 
 SCENARIOS = sorted((REPO / "fixtures" / "scenarios").rglob("*.toml"))
+NAMES = [str(p.relative_to(REPO / "fixtures" / "scenarios").with_suffix("")) for p in SCENARIOS]  # go/ghost-read
 LOOPS = int(os.environ.get("REPLAY_LOOPS", "20"))
 DEBUGGERS = {"gdb": "gdb", "lldb": "lldb-16"}
 
@@ -34,7 +35,7 @@ def replay(path, debugger="gdb", *extra, timeout=180, env=None):
 
 
 @pytest.mark.parametrize("debugger", DEBUGGERS)
-@pytest.mark.parametrize("path", SCENARIOS, ids=[str(p.relative_to(REPO / "fixtures" / "scenarios").with_suffix("")) for p in SCENARIOS])
+@pytest.mark.parametrize("path", SCENARIOS, ids=NAMES)
 def test_scenario_passes_every_time(path, debugger):
     for run in range(LOOPS):
         status, out = replay(path, debugger)
