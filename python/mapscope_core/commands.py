@@ -281,7 +281,10 @@ class Commands:
             self.target.header(map_address, mt)  # refuses what is not a map
         elif args.type_name is not None:
             map_type = self.target.require_profile().map_type(args.type_name)
-        placed = self.target.conditional_sites(args.role, args.probe, map_address, args.bucket, args.growing, map_type)
+        unplaced = []
+        placed = self.target.conditional_sites(
+            args.role, args.probe, map_address, args.bucket, args.growing, map_type, unplaced
+        )
         if not placed:
             raise MapscopeError(f"role {args.role} has no function in this program: nothing to stop at")
         numbers = [self.adapter.set_breakpoint(site, cond) for site, cond in placed]
@@ -289,6 +292,8 @@ class Commands:
         lines = [f"hmap break: {len(numbers)} breakpoint(s) on {where}"]
         for n, (site, cond) in zip(numbers, placed, strict=True):
             lines.append(f"  #{n} {site.describe()}" + (f" if {cond}" if cond else ""))
+        for site, reason in unplaced:
+            lines.append(f"  not placed: {site.describe()}: {reason}")
         return "\n".join(lines)
 
     def cmd_watch(self, args):

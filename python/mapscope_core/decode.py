@@ -220,6 +220,22 @@ def bucket_address(array, index, map_type):
     return array + index * map_type.bucket_size
 
 
+def old_bucket_holding(read, header, address):
+    """The index of the old bucket whose chain holds the bucket at ``address`` (the bucket
+    itself, or one of its overflow buckets), or None."""
+    if not header.growing:
+        return None
+    size = header.map_type.bucket_size
+    offset = address - header.oldbuckets
+    if 0 <= offset < header.noldbuckets * size:
+        return offset // size if offset % size == 0 else None
+    for i in range(header.noldbuckets):  # an overflow bucket: walk the chains
+        chain = read_chain(read, bucket_address(header.oldbuckets, i, header.map_type), header.map_type)
+        if any(b.address == address for b in chain[1:]):
+            return i
+    return None
+
+
 @dataclass
 class Entry:
     """A live entry and where it sits."""

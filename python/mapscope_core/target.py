@@ -26,6 +26,9 @@ from .values import Renderer
 
 #: x86-64 has four debug registers; a fifth watchpoint is accepted and fails on resume.
 HW_WATCHPOINTS = 4
+#: evacuate's local holding the bucket of the old chain it is walking (Go's runtime and gomap
+#: both call it b).
+EVACUATE_WALKS = "b"
 
 
 @dataclass
@@ -306,7 +309,12 @@ class Target:
 
     def evacuating(self, header):
         """Old buckets of this map that stopped threads are in the middle of evacuating: the
-        ``oldbucket`` of every evacuate frame whose ``h`` is this header."""
+        ``oldbucket`` of every evacuate frame whose ``h`` is this header.
+
+        Optimised code keeps ``oldbucket`` only until evacuate has used it (Go's register
+        arguments are not spilled), but the bucket evacuate is walking, its local ``b``, lives
+        in the frame throughout: the old bucket whose chain holds ``b`` is the one, and ``b``
+        being in this map's old array says whose it is when ``h`` is gone too."""
         if not header.growing or not self.adapter.pid():
             return set()
         found = set()
@@ -317,10 +325,23 @@ class Target:
                     continue
                 h = self.frame_uint(t, index, "h")
                 bucket = self.frame_uint(t, index, "oldbucket")
+                if bucket is None and h in (header.address, None):
+                    walking = self._local_uint(t, index, EVACUATE_WALKS)
+                    bucket = decode.old_bucket_holding(self.read, header, walking) if walking else None
+                    h = header.address if bucket is not None else h
                 if h == header.address and bucket is not None:
                     found.add(bucket)
                     break
         return found
+
+    def _local_uint(self, thread, index, name):
+        """A local variable of frame ``index`` as an unsigned integer, or None where DWARF
+        does not know it."""
+        try:
+            raw, _ = self.variable(thread, index, name)
+        except MapscopeError:  # NotInScope is one
+            return None
+        return int.from_bytes(raw, "little")
 
     # -- variables the debugger cannot see -----------------------------------------------------
 
@@ -393,11 +414,16 @@ class Target:
             found = within
         return [(Site(s.address, s.function.name, s.function.address, s.file, s.line), s.function, s) for s in found]
 
-    def conditional_sites(self, role, probe=None, map_address=None, bucket=None, growing=False, map_type=None):
+    def conditional_sites(
+        self, role, probe=None, map_address=None, bucket=None, growing=False, map_type=None, unplaced=None
+    ):
         """``(Site, condition or None)`` for every place to stop in ``role`` (or at ``probe``,
         within ``role`` when given), filtered to one header, one bucket, growing maps, or one map
         type (Go: the ``t`` argument is that type's descriptor; gomap: only the function copies
-        made for that type)."""
+        made for that type).
+
+        A site where the filter cannot be read (a parameter optimised out there) is an error;
+        given the list ``unplaced``, it gets ``(Site, reason)`` instead, unless no site is left."""
         prof = self.require_profile()
         if role is not None:
             prof.role_functions(role)  # an unknown role is an error even with a probe
@@ -418,10 +444,19 @@ class Target:
                     raise MapscopeError(f"no {role or probe} function serves {map_type.description}")
         offset = prof.map_types[0].header["oldbuckets"].offset if prof.map_types else 0
         # Conditions differ per function copy: each has its own stack frame layout.
-        return [
-            (site, conditions.render(function, terms, offset, site.address, probe_site))
-            for site, function, probe_site in sites
-        ]
+        placed, failed = [], []
+        for site, function, probe_site in sites:
+            try:
+                placed.append((site, conditions.render(function, terms, offset, site.address, probe_site)))
+            except MapscopeError as e:
+                failed.append((site, e))
+        if failed and (unplaced is None or not placed):
+            if len(failed) > 1 and not placed:
+                raise MapscopeError(f"{failed[0][1]} (nor at any of the other {len(failed) - 1} sites)")
+            raise failed[0][1]
+        if unplaced is not None:
+            unplaced.extend((site, str(e)) for site, e in failed)
+        return placed
 
     def _serves(self, function, map_type):
         """Whether a gomap role function copy is made for ``map_type`` (its generic arguments);
