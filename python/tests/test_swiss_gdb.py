@@ -3,11 +3,12 @@
 against its own view of its tables, breakpoints filtered by map and by type, the directory
 watchpoint, and the fatal report of a concurrent-writes program."""
 
+import os
 import re
 
 import pytest
 from gdbrun import gdb
-from swissgo import OTHER, build, cached_go, parse_entries, parse_truth
+from swissgo import GO, OTHER, build, cached_go, parse_entries, parse_truth
 
 CHECKPOINTS = """
 hmap profile
@@ -170,6 +171,7 @@ for _ in range(30):
 end
 python
 show = gdb.execute("hmap show m", to_string=True)
+import os
 import re
 shared = next(int(a) for a, b in re.findall(r"entries (\\d+)-(\\d+)\\)", show))
 gdb.execute("delete")
@@ -211,6 +213,7 @@ for command in ["hmap show 16 --type map[int64]int64", "hmap buckets m --old", "
         print("ERROR", command, "=>", e)
 end
 python
+import os
 import re
 text = gdb.execute("hmap buckets m", to_string=True)
 print("STATES", sorted(set(re.findall(r"slots? [\\d-]+  (full|empty|deleted)", text))))
@@ -249,3 +252,49 @@ def test_catch_fatal_names_both_goroutines(tmp_path):
             assert "at main.writer at concurrent.go:" in out
             return
     raise AssertionError("no run showed both writers:\n" + out)
+
+
+def test_print_is_exact_between_states():
+    """Stopped between the stores that move a map from one state to the next: inside
+    replaceTable's loop (a grow's or a split's directory entries half repointed), between a new
+    directory's dirPtr and dirLen, and between a small map's dirPtr and dirLen in growToTable.
+    Each print lists exactly ``used`` entries (no write is in progress there), none twice."""
+    source = os.path.join(os.path.dirname(os.path.dirname(GO)), "src", "internal", "runtime", "maps", "map.go")
+    lines = open(source).read().splitlines()
+    wanted = ("m.directorySet(uintptr(nt.index+i), nt)", "m.dirLen = len(newDir)", "m.dirLen = len(directory)")
+    numbers = [i + 1 for i, line in enumerate(lines) if line.strip() in wanted]
+    breaks = "\n".join(f"break {source}:{n}" for n in numbers)
+    script = f"""
+set environment GODEBUG=asyncpreemptoff=1
+hmap profile
+break main.checkpoint
+run > /dev/null
+python header = int(gdb.parse_and_eval("m"))
+delete
+{breaks}
+break main.checkpoint
+python
+import gdb
+while gdb.selected_inferior().pid:
+    gdb.execute("continue")
+    frame = gdb.selected_frame()
+    if frame.name() == "main.checkpoint":
+        if int(frame.read_var("id")) == 5:
+            break
+        continue
+    if int(frame.read_var("m")) != header:
+        continue
+    text = gdb.execute(f"hmap print {{header:#x}} --type 'map[int64]int64' --all", to_string=True)
+    print("BETWEEN", frame.name(), frame.find_sal().line, text.strip())
+end
+kill
+"""
+    out = gdb(build("checkpoints"), script, timeout=300)
+    stops = [line.split(" ", 3)[1:] for line in out.splitlines() if line.startswith("BETWEEN ")]
+    where = {(fn.split(".")[-1], int(line)) for fn, line, _ in stops}
+    assert {fn for fn, _ in where} >= {"replaceTable", "installTableSplit", "growToTable"}, where
+    assert len(stops) > 10, stops
+    for fn, line, text in stops:
+        count, pairs, duplicates = parse_entries(text)
+        assert duplicates == 0 and len(pairs) == count, (fn, line, count, len(pairs))
+        assert set(pairs) <= set(range(0, 10_000)) and all(v == 10 * k + 1 for k, v in pairs.items())
