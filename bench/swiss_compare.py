@@ -181,7 +181,7 @@ def main():
         binary = build("checkpoints", go, optimised=optimised)
         flavour = "optimised" if optimised else "-N -l"
         results, truths = [], []
-        for i, tool in enumerate(tools):
+        for i in range(len(tools)):
             truth_file = work / f"truth-{optimised}-{i}.txt"
             if i == 0:
                 printed = gdb_run(binary, truth_file, mapscope=True)
