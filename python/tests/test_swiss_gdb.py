@@ -298,3 +298,42 @@ kill
         count, pairs, duplicates = parse_entries(text)
         assert duplicates == 0 and len(pairs) == count, (fn, line, count, len(pairs))
         assert set(pairs) <= set(range(0, 10_000)) and all(v == 10 * k + 1 for k, v in pairs.items())
+
+
+def test_probes_on_one_map_and_print_there():
+    """hmap break ROLE --probe NAME --map m: gdb stops only in m's grows and splits, at each
+    probe's statement, and the map prints exactly there."""
+    script = """
+set environment GODEBUG=asyncpreemptoff=1
+hmap profile
+break main.checkpoint
+run > /dev/null
+python header = int(gdb.parse_and_eval("m"))
+delete
+hmap break grow --probe grow-started --map m
+hmap break grow --probe grow-finished --map m
+hmap break split --probe split-started --map m
+hmap break split --probe split-finished --map m
+break main.checkpoint
+python
+import gdb
+while gdb.selected_inferior().pid:
+    gdb.execute("continue")
+    frame = gdb.selected_frame()
+    if frame.name() == "main.checkpoint":
+        if int(frame.read_var("id")) == 4:
+            break
+        continue
+    text = gdb.execute(f"hmap print {header:#x} --type 'map[int64]int64' --all", to_string=True)
+    print("PROBE", frame.name(), frame.find_sal().line, int(frame.read_var("m")) == header, text.strip())
+end
+kill
+"""
+    out = gdb(build("checkpoints"), script, timeout=300)
+    stops = [line.split(" ", 4)[1:] for line in out.splitlines() if line.startswith("PROBE ")]
+    functions = {fn.split(".")[-1] for fn, _, _, _ in stops}
+    assert functions == {"grow", "growToTable", "split"}, functions
+    assert all(ours == "True" for _, _, ours, _ in stops), stops
+    for fn, line, _, text in stops:
+        count, pairs, duplicates = parse_entries(text)
+        assert duplicates == 0 and len(pairs) == count, (fn, line)

@@ -74,3 +74,16 @@ def test_catch_fatal_names_both_goroutines():
             assert detected.group(1) != other.group(1)
             return
     raise AssertionError("no run showed both writers:\n" + out)
+
+
+def test_watch_directory_sees_each_move():
+    out = lldb(
+        build("checkpoints"),
+        PREAMBLE + "b main.checkpoint\nprocess launch -o /dev/null\nhmap watch directory m\n" + repeat(6, "c"),
+    )
+    reports = re.findall(r"hmap watch #\d+: (\S+) 0x[0-9a-f]+ -> 0x[0-9a-f]+ \((.*?)\) by (\S+) in thread", out)
+    assert reports[:3] == [
+        ("dirPtr", "small map: group allocated", "assign"),
+        ("dirPtr", "grew into a table: dirPtr is now the directory", "grow"),
+        ("dirPtr", "directory doubled (a table split)", "split"),
+    ], out[-3000:]
