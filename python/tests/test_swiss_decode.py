@@ -9,6 +9,8 @@ import gzip
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from mutants import mutated
 from conftest import DATA
 from mapscope_core import swiss
 from mapscope_core.errors import MapscopeError
@@ -269,3 +271,25 @@ def test_profiles_lacking_what_decoding_needs_are_refused():
     del data["layouts"]["table"]
     with pytest.raises(MapscopeError, match="no table or groups_reference layout"):
         Profile(data)
+
+
+with open(DATA / "swiss-profile.json") as _f:
+    _SWISS_PROFILE = json.load(_f)
+_IMAGE = SwissImage(4)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(mutated(_SWISS_PROFILE))
+def test_damaged_swiss_profiles_give_one_line_errors(data):
+    """Whatever a go-swiss profile holds, loading it and decoding a real image with it raises
+    nothing but MapscopeError, with one line."""
+    try:
+        profile = Profile(data, "fuzzed")
+        for mt in profile.map_types:
+            assert mt.description
+        mt = profile.map_type("map[int64]int64")
+        header = swiss.read_header(_IMAGE.read, _IMAGE.header, mt)
+        for _ in swiss.iter_live_entries(_IMAGE.read, header):
+            pass
+    except MapscopeError as e:
+        assert str(e) and "\n" not in str(e)
