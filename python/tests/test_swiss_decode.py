@@ -9,13 +9,13 @@ import gzip
 import json
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from mutants import mutated
 from conftest import DATA
+from hypothesis import HealthCheck, given, settings
 from mapscope_core import swiss
 from mapscope_core.errors import MapscopeError
 from mapscope_core.profile import Profile
 from mapscope_core.values import Renderer
+from mutants import mutated
 
 
 class SwissImage:
