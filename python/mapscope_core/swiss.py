@@ -258,6 +258,8 @@ def _check_structs(types, header, table, groups, data, table_layout, groups_layo
     require(0 < n <= 64, f"slots_per_group = {n}")
     for t in types:
         require(0 < t.group_size < 1 << 24, f"group {t.group_name} has size {t.group_size}")
+        offsets = (t.ctrl.offset, t.slots_offset, t.slot_size, t.key_offset, t.elem_offset, t.key_size, t.elem_size)
+        require(all(0 <= o < 1 << 24 for o in offsets), f"group {t.group_name}: a negative or huge offset or size")
         require(
             0 < t.ctrl.size <= 8 and t.ctrl.size >= n and t.ctrl.offset + t.ctrl.size <= t.group_size,
             f"group {t.group_name}: bad control word",
