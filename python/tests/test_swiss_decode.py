@@ -278,7 +278,7 @@ with open(DATA / "swiss-profile.json") as _f:
 _IMAGE = SwissImage(4)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(mutated(_SWISS_PROFILE))
 def test_damaged_swiss_profiles_give_one_line_errors(data):
     """Whatever a go-swiss profile holds, loading it and decoding a real image with it raises
