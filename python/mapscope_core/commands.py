@@ -12,7 +12,7 @@ import json
 import shlex
 from dataclasses import dataclass
 
-from . import printer, replay, scenario, transcript, typenames
+from . import printer, replay, scenario, swiss, swiss_text, transcript, typenames
 from .errors import BadInput, MapscopeError, guarded, one_line
 from .target import Target
 
@@ -77,9 +77,15 @@ COMMANDS = (
     Command("show", "MAP [--type T]", "the header: count, B, flags, growth progress", (_MAP, _TYPE)),
     Command(
         "buckets",
-        "MAP [--old] [--bucket N] [--type T]",
-        "buckets with tophash states, keys, elems, overflow chains",
-        (_MAP, (("--old",), {"action": "store_true"}), (("--bucket",), {"type": _bucket}), _TYPE),
+        "MAP [--old] [--bucket N] [--table N] [--type T]",
+        "buckets with tophash states, keys, elems, overflow chains (Swiss maps: tables and groups)",
+        (
+            _MAP,
+            (("--old",), {"action": "store_true"}),
+            (("--bucket",), {"type": _bucket}),
+            (("--table",), {"type": _bucket}),
+            _TYPE,
+        ),
     ),
     Command(
         "print",
@@ -102,9 +108,9 @@ COMMANDS = (
     ),
     Command(
         "watch",
-        "oldbuckets MAP",
-        "hardware watchpoint: who starts and who finishes a grow",
-        ((("what",), {"choices": ["oldbuckets"]}), _MAP, _TYPE),
+        "oldbuckets|directory MAP [--entry N]",
+        "hardware watchpoint: who starts and who finishes a grow (Swiss maps: who moves the directory)",
+        ((("what",), {"choices": ["oldbuckets", "directory"]}), _MAP, (("--entry",), {"type": _bucket}), _TYPE),
     ),
     Command(
         "snapshot",
@@ -217,6 +223,8 @@ class Commands:
 
     def cmd_show(self, args):
         address, mt = self._map(args)
+        if swiss.is_swiss(mt):
+            return swiss_text.show(self.target, address, mt)
         h = self.target.header(address, mt)
         flags = "|".join(h.flag_names) or "none"
         lines = [
@@ -244,6 +252,10 @@ class Commands:
 
     def cmd_buckets(self, args):
         address, mt = self._map(args)
+        if swiss.is_swiss(mt):
+            return swiss_text.buckets(self.target, address, mt, args.table, args.bucket, args.old)
+        if args.table is not None:
+            raise MapscopeError("--table is for Swiss maps: a classic map has buckets, not tables")
         h = self.target.header(address, mt)
         if args.old:
             if not h.growing:
@@ -298,6 +310,17 @@ class Commands:
 
     def cmd_watch(self, args):
         address, mt = self._map(args)
+        if args.what == "directory" or swiss.is_swiss(mt):
+            if args.what != "directory":
+                raise MapscopeError(
+                    "a Swiss map has no oldbuckets (a table grows within one write): "
+                    "hmap watch directory MAP [--entry N]"
+                )
+            w = self.target.watch_directory(address, mt, args.entry)
+            where = f"{w.what} of {mt.description} at 0x{address:x}"
+            return f"hmap watch: watchpoint #{w.number} on {where} (now 0x{w.value:x})"
+        if args.entry is not None:
+            raise MapscopeError("--entry is for hmap watch directory (Swiss maps)")
         w = self.target.watch_oldbuckets(address, mt)
         return (
             f"hmap watch: watchpoint #{w.number} on oldbuckets of {mt.description} at 0x{address:x} (now 0x{w.value:x})"
@@ -416,7 +439,7 @@ class Commands:
 
 def format_watch_hit(hit):
     return (
-        f"hmap watch #{hit.number}: oldbuckets 0x{hit.old:x} -> 0x{hit.new:x} ({hit.meaning}) by "
+        f"hmap watch #{hit.number}: {hit.what} 0x{hit.old:x} -> 0x{hit.new:x} ({hit.meaning}) by "
         f"{hit.role or 'unknown role'} in thread {hit.thread_number} '{hit.thread}'"
     )
 

@@ -112,18 +112,22 @@ def _operand(function, names, at, probe):
     return Operand(place, param.size, cfa)
 
 
-def render(function, terms, oldbuckets_offset, at=None, probe=None):
+def render(function, terms, oldbuckets_offset, at=None, probe=None, names=None):
     """The Condition for ``terms`` at link address ``at`` inside ``function`` (a RoleFunction;
-    the probe site when stopping at a probe), or None for no condition."""
+    the probe site when stopping at a probe), or None for no condition. ``names`` overrides, per
+    term kind (``map``, ``type``), the parameters that carry it (Swiss maps' functions call the
+    map ``m`` and its type ``typ``)."""
     at = function.stop_address if at is None else at
+    header = (names or {}).get("map", _HEADER)
+    type_ = (names or {}).get("type", _TYPE)
     comparisons = []
     for term in terms:
         if term.kind == "map":
-            comparisons.append(Comparison(_operand(function, _HEADER, at, probe), term.value))
+            comparisons.append(Comparison(_operand(function, header, at, probe), term.value))
         elif term.kind == "bucket":
             comparisons.append(Comparison(_operand(function, BUCKET_PARAMS, at, probe), term.value, address=False))
         elif term.kind == "type":
-            comparisons.append(Comparison(_operand(function, _TYPE, at, probe), term.value))
+            comparisons.append(Comparison(_operand(function, type_, at, probe), term.value))
         elif term.kind == "growing":
             comparisons.append(Comparison(_operand(function, _HEADER, at, probe), 0, oldbuckets_offset))
         else:

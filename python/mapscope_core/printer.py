@@ -11,7 +11,7 @@ value at its address, so nested types print the debugger's way. Where the debugg
 for the elem (Go in lldb) the core's text stands in.
 """
 
-from . import recognize
+from . import recognize, swiss
 from .values import format_map
 
 
@@ -24,7 +24,10 @@ class MapPrinter:
         self.address, type_name = recognize.header_of(value, profile, expression)
         self.map_type = profile.map_type(type_name)
         self.value = value
-        self._elem_type = _slot_type(value, profile, self.map_type, "elems")
+        if swiss.is_swiss(self.map_type):
+            self._elem_type = swiss.elem_debugger_type(value)
+        else:
+            self._elem_type = _slot_type(value, profile, self.map_type, "elems")
 
     def header(self):
         return self.target.header(self.address, self.map_type)

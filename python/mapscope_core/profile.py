@@ -13,12 +13,12 @@ import bisect
 import json
 from dataclasses import dataclass
 
-from . import elf, layout, places
+from . import elf, layout, places, swiss
 from .errors import MapscopeError
 from .typenames import key_elem_of, same_type
 
 SCHEMA_VERSION = 1
-FAMILIES = ("gomap", "go")
+FAMILIES = ("gomap", "go", swiss.FAMILY)
 _REQUIRED = ("schema_version", "family", "binary", "layouts", "constants", "roles", "probes")
 
 
@@ -124,10 +124,14 @@ class Profile:
         self.warnings = list(data.get("warnings") or [])
         self.types = _string_types(data.get("types") or {}, where)
         try:
-            self.map_types = layout.map_types(data)
+            if self.family == swiss.FAMILY:
+                self.map_types = swiss.map_types(data)
+            else:
+                self.map_types = layout.map_types(data)
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise MapscopeError(f"{where}: malformed layouts or constants ({type(e).__name__}: {e})") from None
-        _check_layouts(self.map_types, where)
+        if self.family != swiss.FAMILY:
+            _check_layouts(self.map_types, where)
         self.map_handle_field, self.map_handle_offset = _map_handle(data, where)
         self._roles = {
             role: [_role_function(role, fn, where) for fn in _list(fns, where, f"roles.{role}")]
@@ -293,6 +297,10 @@ def _check_top(data, where):
         where,
         "'warnings' is not a list of strings",
     )
+    for key in ("header", "buckets"):
+        _require(isinstance(data["layouts"].get(key), list), where, f"layouts.{key} is not a list")
+    if data["family"] == swiss.FAMILY:
+        return  # its constants and layouts are checked by swiss.map_types
     c = data["constants"]
     _require(_is_int(c.get("bucket_count"), 1, 257), where, "constants.bucket_count is not a bucket count")
     for group, high in (("tophash", 256), ("flags", 256)):
@@ -306,8 +314,6 @@ def _check_top(data, where):
         _require(name in c["tophash"], where, f"constants.tophash lacks {name}")
     for name in ("iterator", "oldIterator", "hashWriting", "sameSizeGrow"):
         _require(name in c["flags"], where, f"constants.flags lacks {name}")
-    for key in ("header", "buckets"):
-        _require(isinstance(data["layouts"].get(key), list), where, f"layouts.{key} is not a list")
 
 
 def _check_layouts(map_types, where):

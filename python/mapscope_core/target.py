@@ -18,7 +18,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from . import conditions, decode, elf, inspector, places, profile_cache, recognize, typenames
+from . import conditions, decode, elf, inspector, places, profile_cache, recognize, swiss, typenames
 from .adapter import Site
 from .errors import MapscopeError
 from .profile import Profile
@@ -33,12 +33,16 @@ EVACUATE_WALKS = "b"
 
 @dataclass
 class Watch:
-    """An oldbuckets watchpoint: on which map, and the value last seen."""
+    """An oldbuckets watchpoint (or, on a Swiss map, a directory one: ``what`` says which): on
+    which map, and the value last seen."""
 
     number: int
     header: int
     map_type: object
     value: int
+    what: str = "oldbuckets"
+    address: int = 0  # what is watched (Swiss: dirPtr's or a directory entry's address)
+    state: object = None  # Swiss: what the watched pointer points at (swiss.WATCH_STATES)
 
 
 @dataclass
@@ -51,9 +55,13 @@ class WatchHit:
     role: object  # the innermost map role of the writing thread, or None
     thread: str
     thread_number: int
+    what: str = "oldbuckets"
+    note: object = None  # what the write means, when not an oldbuckets transition
 
     @property
     def meaning(self):
+        if self.note:
+            return self.note
         if self.old == 0 and self.new != 0:
             return "grow started"
         return "grow finished" if self.new == 0 else "changed"
@@ -213,9 +221,16 @@ class Target:
         except MapscopeError:
             return None
 
+    def _params(self, what):
+        """The names of the parameter that holds the map (``what="map"``) or the map type
+        (``"type"``) in this family's role functions."""
+        if self.require_profile().family == swiss.FAMILY:
+            return swiss.PARAMS[what]
+        return {"map": ("h",), "type": ("t",)}[what]
+
     def frame_map(self, thread, index):
         """``(header address, MapType)`` a role frame works on (its ``h``), or None."""
-        header = self.frame_uint(thread, index, "h")
+        header = self.frame_uint(thread, index, *self._params("map"))
         if not header:
             return None
         map_type = self._map_type_in_frame(thread, index)
@@ -227,7 +242,7 @@ class Target:
         prof = self.require_profile()
         if len(prof.map_types) == 1:
             return prof.map_types[0]
-        descriptor = self.frame_uint(thread, index, "t")
+        descriptor = self.frame_uint(thread, index, *self._params("type"))
         for mt in prof.map_types:
             if mt.descriptor is not None and descriptor is not None and mt.descriptor + self.load_bias() == descriptor:
                 return mt
@@ -278,11 +293,13 @@ class Target:
         selected = self.adapter.selected_thread()
         thread = next((t for t in self.adapter.threads(with_frames=True) if t.number == selected), None)
         found = self.role_frame(thread) if thread is not None else None
-        if found is None or self.frame_uint(thread, found[0], "h") != address:
+        if found is None or self.frame_uint(thread, found[0], *self._params("map")) != address:
             return None
         return self._map_type_in_frame(thread, found[0])
 
     def header(self, address, map_type):
+        if swiss.is_swiss(map_type):
+            return swiss.read_header(self.read, address, map_type)
         return decode.read_header(self.read, address, map_type)
 
     def bucket_chain(self, array, index, map_type):
@@ -294,7 +311,10 @@ class Target:
 
     def iter_entries(self, header):
         """The map's live entries (decode.Entry), correct at any moment of growth, including an
-        entry a stopped thread has marked evacuated but not copied yet; lazily."""
+        entry a stopped thread has marked evacuated but not copied yet; lazily. (Swiss maps:
+        :func:`swiss.iter_live_entries`.)"""
+        if swiss.is_swiss(header.map_type):
+            return swiss.iter_live_entries(self.read, header)
         return decode.iter_live_entries(self.read, header, self.evacuating(header))
 
     def entries(self, address, map_type):
@@ -427,6 +447,13 @@ class Target:
         prof = self.require_profile()
         if role is not None:
             prof.role_functions(role)  # an unknown role is an error even with a probe
+        if prof.family == swiss.FAMILY:
+            if bucket is not None:
+                raise MapscopeError("--bucket is for classic maps: a Swiss map has tables and groups, not buckets")
+            if growing:
+                raise MapscopeError(
+                    "--growing is for classic maps: a Swiss map grows within one write (hmap break grow, or split)"
+                )
         terms = []
         if map_address is not None:
             terms.append(conditions.Term("map", map_address))
@@ -442,12 +469,15 @@ class Target:
                 sites = [s for s in sites if self._serves(s[1], map_type)]
                 if not sites:
                     raise MapscopeError(f"no {role or probe} function serves {map_type.description}")
-        offset = prof.map_types[0].header["oldbuckets"].offset if prof.map_types else 0
+        if prof.family == swiss.FAMILY:
+            offset, names = 0, swiss.PARAMS
+        else:
+            offset, names = (prof.map_types[0].header["oldbuckets"].offset if prof.map_types else 0), None
         # Conditions differ per function copy: each has its own stack frame layout.
         placed, failed = [], []
         for site, function, probe_site in sites:
             try:
-                placed.append((site, conditions.render(function, terms, offset, site.address, probe_site)))
+                placed.append((site, conditions.render(function, terms, offset, site.address, probe_site, names)))
             except MapscopeError as e:
                 failed.append((site, e))
         if failed and (unplaced is None or not placed):
@@ -486,6 +516,29 @@ class Target:
         self.watches[number] = watch
         return watch
 
+    def watch_directory(self, address, map_type, entry=None):
+        """A hardware watchpoint on a Swiss map's ``dirPtr`` (what moves when a small map gets
+        its group or its first table, and when the directory doubles), or with ``entry``, on
+        directory entry ``entry`` (what moves when that table grows or splits)."""
+        if not swiss.is_swiss(map_type):
+            raise MapscopeError("hmap watch directory is for Swiss maps; a classic map: hmap watch oldbuckets MAP")
+        h = self.header(address, map_type)
+        where, value, state = swiss.watch_target(self.read, h, entry)
+        for w in self.watches.values():
+            if w.address == where:
+                raise MapscopeError(
+                    f"{swiss.watch_name(entry)} of 0x{address:x} is watched already (watchpoint #{w.number})"
+                )
+        active = self.adapter.hardware_watchpoints_in_use()
+        if active >= HW_WATCHPOINTS:
+            raise MapscopeError(
+                f"no debug register left: x86-64 has {HW_WATCHPOINTS}, {active} in use; delete a watchpoint first"
+            )
+        number = self.adapter.set_watchpoint(where, map_type.pointer_size)
+        watch = Watch(number, address, map_type, value, swiss.watch_name(entry), where, state)
+        self.watches[number] = watch
+        return watch
+
     def watch_hit(self, number, thread_number, names=None):
         """What a stop at watchpoint ``number`` shows (a WatchHit), or None if not ours; the
         thread is named from ``names`` (thread number -> name, a replay's names) or by
@@ -493,6 +546,13 @@ class Target:
         watch = self.watches.get(number)
         if watch is None:
             return None
+        if watch.what != "oldbuckets":
+            new = decode.read_uint(self.read, watch.address, watch.map_type.pointer_size)
+            note, watch.state = swiss.watch_change(self.read, watch.map_type, watch.state, watch.value, new)
+            old, watch.value = watch.value, new
+            thread = self.thread(thread_number)
+            name = (names or {}).get(thread.number) or self.thread_name(thread)
+            return WatchHit(number, old, new, self.innermost_role(thread), name, thread.number, watch.what, note)
         field = watch.map_type.header["oldbuckets"]
         new = decode.read_uint(self.read, watch.header + field.offset, field.size)
         old, watch.value = watch.value, new
@@ -673,6 +733,9 @@ class Target:
             )
         for address, mt in found.items():
             h = self.header(address, mt)
+            if swiss.is_swiss(mt):
+                snap["maps"].append(swiss.snapshot_entry(h))
+                continue
             snap["maps"].append(
                 {
                     "address": address,

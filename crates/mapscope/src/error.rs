@@ -260,7 +260,7 @@ impl fmt::Display for Error {
             Error::NotFound(what) => write!(f, "{}", escape::line(what)),
             Error::NoMapRuntime(p) => write!(
                 f,
-                "{} contains no map runtime: neither gomap (gomap::runtime::Hmap) nor Go's (runtime.hmap)",
+                "{} contains no map runtime: neither gomap (gomap::runtime::Hmap) nor Go's (runtime.hmap, internal/runtime/maps.Map)",
                 escape::path(p)
             ),
             Error::Usage(m) => write!(f, "{}", escape::line(m)),

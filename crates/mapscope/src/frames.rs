@@ -106,7 +106,12 @@ fn walk<'a>(
 ) -> Result<()> {
     let entry = node.entry();
     if entry.tag() == gimli::DW_TAG_subprogram {
-        if let Some(gimli::AttributeValue::Addr(low)) = entry.attr_value(gimli::DW_AT_low_pc)? {
+        // DWARF 5 (Go 1.26) writes low_pc as an index into .debug_addr (DW_FORM_addrx).
+        let low = match entry.attr_value(gimli::DW_AT_low_pc)? {
+            Some(v) => dwarf.attr_address(unit, v)?,
+            None => None,
+        };
+        if let Some(low) = low {
             if wanted.contains(&low) {
                 let base = locations::frame_base(
                     entry.attr_value(gimli::DW_AT_frame_base)?,

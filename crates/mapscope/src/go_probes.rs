@@ -157,6 +157,206 @@ pub const PATTERNS: &[Pattern] = &[
     },
 ];
 
+/// Swiss-table map functions that have probes: symbol name and the head of their declaration
+/// in `src/internal/runtime/maps/` (the linknamed `runtime.` entry points are declared there
+/// under a package-local name).
+pub const SWISS_FUNCS: &[(&str, &str)] = &[
+    ("runtime.mapassign", "func runtime_mapassign("),
+    ("runtime.mapassign_fast32", "func runtime_mapassign_fast32("),
+    (
+        "runtime.mapassign_fast32ptr",
+        "func runtime_mapassign_fast32ptr(",
+    ),
+    ("runtime.mapassign_fast64", "func runtime_mapassign_fast64("),
+    (
+        "runtime.mapassign_fast64ptr",
+        "func runtime_mapassign_fast64ptr(",
+    ),
+    (
+        "runtime.mapassign_faststr",
+        "func runtime_mapassign_faststr(",
+    ),
+    ("runtime.mapaccess1", "func runtime_mapaccess1("),
+    ("runtime.mapaccess2", "func runtime_mapaccess2("),
+    (
+        "runtime.mapaccess1_fast32",
+        "func runtime_mapaccess1_fast32(",
+    ),
+    (
+        "runtime.mapaccess2_fast32",
+        "func runtime_mapaccess2_fast32(",
+    ),
+    (
+        "runtime.mapaccess1_fast64",
+        "func runtime_mapaccess1_fast64(",
+    ),
+    (
+        "runtime.mapaccess2_fast64",
+        "func runtime_mapaccess2_fast64(",
+    ),
+    (
+        "runtime.mapaccess1_faststr",
+        "func runtime_mapaccess1_faststr(",
+    ),
+    (
+        "runtime.mapaccess2_faststr",
+        "func runtime_mapaccess2_faststr(",
+    ),
+    (
+        "internal/runtime/maps.(*Map).PutSlot",
+        "func (m *Map) PutSlot(",
+    ),
+    (
+        "internal/runtime/maps.(*Map).Delete",
+        "func (m *Map) Delete(",
+    ),
+    ("internal/runtime/maps.(*Map).Clear", "func (m *Map) Clear("),
+    (
+        "internal/runtime/maps.(*Map).getWithKey",
+        "func (m *Map) getWithKey(",
+    ),
+    (
+        "internal/runtime/maps.(*Map).getWithoutKey",
+        "func (m *Map) getWithoutKey(",
+    ),
+    (
+        "internal/runtime/maps.(*Iter).Next",
+        "func (it *Iter) Next(",
+    ),
+    (
+        "internal/runtime/maps.(*table).grow",
+        "func (t *table) grow(",
+    ),
+    (
+        "internal/runtime/maps.(*table).split",
+        "func (t *table) split(",
+    ),
+    (
+        "internal/runtime/maps.(*Map).growToTable",
+        "func (m *Map) growToTable(",
+    ),
+];
+
+const SWISS_WRITERS: &[&str] = &[
+    "runtime.mapassign",
+    "runtime.mapassign_fast32",
+    "runtime.mapassign_fast32ptr",
+    "runtime.mapassign_fast64",
+    "runtime.mapassign_fast64ptr",
+    "runtime.mapassign_faststr",
+    "internal/runtime/maps.(*Map).PutSlot",
+    "internal/runtime/maps.(*Map).Delete",
+    "internal/runtime/maps.(*Map).Clear",
+];
+const SWISS_READERS: &[&str] = &[
+    "runtime.mapaccess1",
+    "runtime.mapaccess2",
+    "runtime.mapaccess1_fast32",
+    "runtime.mapaccess2_fast32",
+    "runtime.mapaccess1_fast64",
+    "runtime.mapaccess2_fast64",
+    "runtime.mapaccess1_faststr",
+    "runtime.mapaccess2_faststr",
+    "internal/runtime/maps.(*Map).getWithKey",
+    "internal/runtime/maps.(*Map).getWithoutKey",
+];
+
+/// A Swiss-table probe's statement pattern (functions by symbol name, see [`SWISS_FUNCS`]).
+#[derive(Debug)]
+pub struct SwissPattern {
+    pub probe: &'static str,
+    pub functions: &'static [&'static str],
+    pub mode: Mode,
+    pub statement: &'static str,
+    /// Only the statement's first occurrence in the function (the writers' entry toggle of
+    /// `writing`, as opposed to the toggles back at their ends).
+    pub first: bool,
+}
+
+/// The statement patterns of Swiss-table maps (docs/profile.md, "Probes on Swiss maps").
+pub const SWISS_PATTERNS: &[SwissPattern] = &[
+    SwissPattern {
+        probe: "writer-entry-checked",
+        functions: SWISS_WRITERS,
+        mode: Mode::At,
+        statement: "m.writing ^= 1",
+        first: true,
+    },
+    SwissPattern {
+        probe: "writer-set-writing",
+        functions: SWISS_WRITERS,
+        mode: Mode::After,
+        statement: "m.writing ^= 1",
+        first: true,
+    },
+    SwissPattern {
+        probe: "writer-end-check",
+        functions: SWISS_WRITERS,
+        mode: Mode::At,
+        statement: "if m.writing == 0 {",
+        first: false,
+    },
+    SwissPattern {
+        probe: "reader-entry-checked",
+        functions: SWISS_READERS,
+        mode: Mode::After,
+        statement: "fatal(\"concurrent map read and map write\")",
+        first: false,
+    },
+    SwissPattern {
+        probe: "iter-entry-checked",
+        functions: &["internal/runtime/maps.(*Iter).Next"],
+        mode: Mode::After,
+        statement: "fatal(\"concurrent map iteration and map write\")",
+        first: false,
+    },
+    SwissPattern {
+        probe: "grow-started",
+        functions: &["internal/runtime/maps.(*table).grow"],
+        mode: Mode::After,
+        statement: "newTable := newTable(",
+        first: false,
+    },
+    SwissPattern {
+        probe: "grow-started",
+        functions: &["internal/runtime/maps.(*Map).growToTable"],
+        mode: Mode::After,
+        statement: "tab := newTable(",
+        first: false,
+    },
+    SwissPattern {
+        probe: "grow-finished",
+        functions: &["internal/runtime/maps.(*table).grow"],
+        mode: Mode::After,
+        statement: "m.replaceTable(newTable)",
+        first: false,
+    },
+    SwissPattern {
+        probe: "grow-finished",
+        functions: &["internal/runtime/maps.(*Map).growToTable"],
+        mode: Mode::After,
+        statement: "m.globalShift = depthToShift(m.globalDepth)",
+        first: false,
+    },
+    SwissPattern {
+        probe: "split-started",
+        functions: &["internal/runtime/maps.(*table).split"],
+        mode: Mode::After,
+        statement: "right := newTable(",
+        first: false,
+    },
+    SwissPattern {
+        probe: "split-finished",
+        functions: &["internal/runtime/maps.(*table).split"],
+        mode: Mode::After,
+        statement: "m.installTableSplit(t, left, right)",
+        first: false,
+    },
+];
+
+/// The family marker of Swiss-table entries in the table.
+pub const SWISS: &str = "go-swiss";
+
 /// A matched statement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Anchor {
@@ -176,10 +376,51 @@ pub struct FuncAnchors {
     pub func_line: u32,
     pub end_line: u32,
     pub anchors: Vec<Anchor>,
+    /// `go-swiss` for Swiss-table map functions (then `function` is the full symbol name and
+    /// `file` is under `src/internal/runtime/maps/`); absent for classic maps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
 }
 
 /// The built-in table: Go version → anchors (generated by `mapscope go-probe-table`).
 pub const TABLE: &str = include_str!("go_probe_table.json");
+
+/// The anchors of the function declared by `head` in a source text: each pattern
+/// `(probe, mode, statement, first only)` matched inside its body.
+fn function_anchors(
+    lines: &[&str],
+    rel_file: &str,
+    function: &str,
+    head: &str,
+    patterns: &[(&str, Mode, &str, bool)],
+    family: Option<&str>,
+) -> Option<FuncAnchors> {
+    let start = lines.iter().position(|l| l.starts_with(head))?;
+    let end = (start..lines.len()).find(|&i| lines[i] == "}")?;
+    let mut anchors = Vec::new();
+    for (probe, mode, statement, first) in patterns {
+        for (i, l) in lines.iter().enumerate().take(end).skip(start + 1) {
+            if l.trim().starts_with(statement) {
+                anchors.push(Anchor {
+                    probe: probe.to_string(),
+                    mode: *mode,
+                    line: u32::try_from(i + 1).unwrap_or(u32::MAX),
+                });
+                if *first {
+                    break;
+                }
+            }
+        }
+    }
+    Some(FuncAnchors {
+        function: function.to_string(),
+        file: rel_file.to_string(),
+        func_line: u32::try_from(start + 1).unwrap_or(u32::MAX),
+        end_line: u32::try_from(end + 1).unwrap_or(u32::MAX),
+        anchors,
+        family: family.map(str::to_string),
+    })
+}
 
 /// Finds the anchors of every patterned function defined in a source text.
 pub fn anchors_in_source(text: &str, rel_file: &str) -> Vec<FuncAnchors> {
@@ -189,32 +430,41 @@ pub fn anchors_in_source(text: &str, rel_file: &str) -> Vec<FuncAnchors> {
     functions.dedup();
     let mut out = Vec::new();
     for f in functions {
-        let head = format!("func {f}(");
-        let Some(start) = lines.iter().position(|l| l.starts_with(&head)) else {
-            continue;
-        };
-        let Some(end) = (start..lines.len()).find(|&i| lines[i] == "}") else {
-            continue;
-        };
-        let mut anchors = Vec::new();
-        for p in PATTERNS.iter().filter(|p| p.functions.contains(&f)) {
-            for (i, l) in lines.iter().enumerate().take(end).skip(start + 1) {
-                if l.trim().starts_with(p.statement) {
-                    anchors.push(Anchor {
-                        probe: p.probe.to_string(),
-                        mode: p.mode,
-                        line: u32::try_from(i + 1).unwrap_or(u32::MAX),
-                    });
-                }
-            }
-        }
-        out.push(FuncAnchors {
-            function: f.to_string(),
-            file: rel_file.to_string(),
-            func_line: u32::try_from(start + 1).unwrap_or(u32::MAX),
-            end_line: u32::try_from(end + 1).unwrap_or(u32::MAX),
-            anchors,
-        });
+        let patterns: Vec<(&str, Mode, &str, bool)> = PATTERNS
+            .iter()
+            .filter(|p| p.functions.contains(&f))
+            .map(|p| (p.probe, p.mode, p.statement, false))
+            .collect();
+        out.extend(function_anchors(
+            &lines,
+            rel_file,
+            f,
+            &format!("func {f}("),
+            &patterns,
+            None,
+        ));
+    }
+    out
+}
+
+/// Finds the anchors of every patterned Swiss-table function defined in a source text.
+pub fn swiss_anchors_in_source(text: &str, rel_file: &str) -> Vec<FuncAnchors> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    for (symbol, head) in SWISS_FUNCS {
+        let patterns: Vec<(&str, Mode, &str, bool)> = SWISS_PATTERNS
+            .iter()
+            .filter(|p| p.functions.contains(symbol))
+            .map(|p| (p.probe, p.mode, p.statement, p.first))
+            .collect();
+        out.extend(function_anchors(
+            &lines,
+            rel_file,
+            symbol,
+            head,
+            &patterns,
+            Some(SWISS),
+        ));
     }
     out
 }
@@ -239,20 +489,60 @@ fn map_sources(goroot: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// The anchors of every patterned function in a GOROOT's sources.
+/// The anchors of every patterned function in a GOROOT's sources: classic maps' (when the
+/// GOROOT has them: up to 1.25) and Swiss-table maps' (from 1.24).
 pub fn anchors_in_goroot(goroot: &Path) -> Vec<FuncAnchors> {
     let mut out = Vec::new();
-    for path in map_sources(goroot) {
+    let classic: Vec<(PathBuf, String)> = map_sources(goroot)
+        .into_iter()
+        .filter_map(|p| Some((p.clone(), std::fs::read_to_string(&p).ok()?)))
+        .collect();
+    // Go 1.26 keeps Swiss-map entry points in src/runtime/map*.go: no `hmap` there.
+    if classic
+        .iter()
+        .any(|(_, t)| t.contains("\ntype hmap struct {"))
+    {
+        for (path, text) in &classic {
+            let rel = format!(
+                "src/runtime/{}",
+                path.file_name().and_then(|n| n.to_str()).unwrap_or("")
+            );
+            out.extend(anchors_in_source(text, &rel));
+        }
+    }
+    out.sort_by(|a, b| a.function.cmp(&b.function));
+    let mut swiss = Vec::new();
+    for path in swiss_sources(goroot) {
         let Ok(text) = std::fs::read_to_string(&path) else {
             continue;
         };
         let rel = format!(
-            "src/runtime/{}",
+            "{SWISS_DIR}{}",
             path.file_name().and_then(|n| n.to_str()).unwrap_or("")
         );
-        out.extend(anchors_in_source(&text, &rel));
+        swiss.extend(swiss_anchors_in_source(&text, &rel));
     }
-    out.sort_by(|a, b| a.function.cmp(&b.function));
+    swiss.sort_by(|a, b| a.function.cmp(&b.function));
+    out.extend(swiss);
+    out
+}
+
+/// Where the Swiss-table map sources are, relative to GOROOT.
+const SWISS_DIR: &str = "src/internal/runtime/maps/";
+
+/// The Swiss-table map sources of a GOROOT (none before 1.24).
+fn swiss_sources(goroot: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(goroot.join(SWISS_DIR))
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                    n.ends_with(".go") && !n.ends_with("_test.go") && !n.ends_with("_noswiss.go")
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
     out
 }
 
@@ -272,7 +562,7 @@ pub fn table_for(goroots: &[PathBuf]) -> Result<BTreeMap<String, Vec<FuncAnchors
         let anchors = anchors_in_goroot(g);
         if anchors.is_empty() {
             return Err(crate::Error::NotFound(format!(
-                "{}: no classic map sources in src/runtime",
+                "{}: no map sources in src/runtime or {SWISS_DIR}",
                 g.display()
             )));
         }
@@ -286,9 +576,12 @@ fn parse_table() -> BTreeMap<String, Vec<FuncAnchors>> {
     serde_json::from_str(TABLE).unwrap_or_default()
 }
 
-/// The GOROOT a runtime source path lies in, and the path relative to it.
+/// The GOROOT a runtime source path lies in, and the path relative to it (the classic maps'
+/// `src/runtime/`, or the Swiss-table maps' `src/internal/runtime/maps/`).
 fn split_goroot(path: &str) -> Option<(&str, &str)> {
-    let i = path.rfind("/src/runtime/")?;
+    let i = path
+        .rfind("/src/runtime/")
+        .or_else(|| path.rfind("/src/internal/runtime/maps/"))?;
     Some((&path[..i], &path[i + 1..]))
 }
 
@@ -299,7 +592,8 @@ fn runtime_rel(path: &str) -> Option<String> {
         return Some(rel.to_string());
     }
     let p = path.trim_start_matches("./");
-    p.starts_with("runtime/").then(|| format!("src/{p}"))
+    (p.starts_with("runtime/") || p.starts_with("internal/runtime/maps/"))
+        .then(|| format!("src/{p}"))
 }
 
 /// Where the go command keeps a downloaded toolchain of `release` (`GOTOOLCHAIN=go1.22.12`).
@@ -444,13 +738,15 @@ fn from_table(
     }
 }
 
-/// Resolves every probe in every role function copy of a Go binary.
+/// Resolves every probe in every role function copy of a Go binary: of its classic maps, or
+/// with `swiss`, of its Swiss-table maps.
 pub fn go_probes(
     bin: &Binary<'_>,
     roles: &BTreeMap<String, Vec<RoleFn>>,
     inlined: &[symbols::Inlined],
     go_version: Option<&str>,
     warnings: &mut Vec<String>,
+    swiss: bool,
 ) -> Result<(BTreeMap<String, Vec<Probe>>, ProbeSource)> {
     let mut fns: Vec<(&str, &RoleFn)> = roles
         .iter()
@@ -476,16 +772,34 @@ pub fn go_probes(
     if anchors.is_empty() {
         return Ok((out, source));
     }
-    let by_fn: HashMap<&str, &FuncAnchors> =
-        anchors.iter().map(|a| (a.function.as_str(), a)).collect();
+    let family = swiss.then_some(SWISS);
+    let by_fn: HashMap<&str, &FuncAnchors> = anchors
+        .iter()
+        .filter(|a| a.family.as_deref() == family)
+        .map(|a| (a.function.as_str(), a))
+        .collect();
+    if by_fn.is_empty() {
+        warnings.push(format!(
+            "no Go probes: the runtime sources or table entry used ({}) have no {} map functions",
+            source.detail.as_deref().unwrap_or("?"),
+            if swiss { "Swiss-table" } else { "classic" }
+        ));
+        return Ok((out, source));
+    }
     let ranges: Vec<(u64, u64)> = fns
         .iter()
         .map(|(_, f)| (f.address, f.address + f.size))
         .collect();
     let points = code_points::points(bin, &ranges, inlined)?;
     for (i, (role, f)) in fns.iter().enumerate() {
-        let Some(short) = f.function.strip_prefix("runtime.") else {
-            continue;
+        // Classic anchors name functions without `runtime.`, Swiss ones by their symbol.
+        let short = if swiss {
+            f.function.as_str()
+        } else {
+            match f.function.strip_prefix("runtime.") {
+                Some(s) => s,
+                None => continue,
+            }
         };
         let Some(fa) = by_fn.get(short) else { continue };
         let Some(file) = files[i].as_deref() else {
@@ -718,17 +1032,68 @@ mod tests {
             t.keys().collect::<Vec<_>>()
         );
         for (v, fns) in &t {
-            for p in PATTERNS {
-                for f in p.functions {
-                    let fa = fns.iter().find(|x| x.function == *f);
-                    let fa = fa.unwrap_or_else(|| panic!("{v}: no {f}"));
-                    assert!(
-                        fa.anchors.iter().any(|a| a.probe == p.probe),
-                        "{v}: {f} lacks {}",
-                        p.probe
-                    );
+            let minor = major_minor(v).unwrap();
+            // Classic maps up to 1.25, Swiss-table maps from 1.24.
+            if minor <= (1, 25) {
+                for p in PATTERNS {
+                    for f in p.functions {
+                        let fa = fns.iter().find(|x| x.function == *f && x.family.is_none());
+                        let fa = fa.unwrap_or_else(|| panic!("{v}: no {f}"));
+                        assert!(
+                            fa.anchors.iter().any(|a| a.probe == p.probe),
+                            "{v}: {f} lacks {}",
+                            p.probe
+                        );
+                    }
+                }
+            }
+            if minor >= (1, 24) {
+                for p in SWISS_PATTERNS {
+                    for f in p.functions {
+                        let fa = fns
+                            .iter()
+                            .find(|x| x.function == *f && x.family.as_deref() == Some(SWISS));
+                        let fa = fa.unwrap_or_else(|| panic!("{v}: no Swiss {f}"));
+                        assert!(
+                            fa.anchors.iter().any(|a| a.probe == p.probe),
+                            "{v}: {f} lacks {}",
+                            p.probe
+                        );
+                    }
                 }
             }
         }
+        assert!(t.contains_key("go1.26.8") || t.keys().any(|k| k.starts_with("go1.26")));
+    }
+
+    #[test]
+    fn swiss_anchors_take_the_first_toggle_only() {
+        let src = "package maps\n\nfunc (m *Map) Delete(typ *abi.MapType, key unsafe.Pointer) {\n\tif m.writing != 0 {\n\t\tfatal(\"concurrent map writes\")\n\t}\n\tm.writing ^= 1 // toggle\n\tm.used--\n\tif m.writing == 0 {\n\t\tfatal(\"concurrent map writes\")\n\t}\n\tm.writing ^= 1\n}\n";
+        let got = swiss_anchors_in_source(src, "src/internal/runtime/maps/map.go");
+        assert_eq!(got.len(), 1);
+        let f = &got[0];
+        assert_eq!(f.function, "internal/runtime/maps.(*Map).Delete");
+        assert_eq!(f.family.as_deref(), Some(SWISS));
+        let a: Vec<(&str, Mode, u32)> = f
+            .anchors
+            .iter()
+            .map(|a| (a.probe.as_str(), a.mode, a.line))
+            .collect();
+        assert_eq!(
+            a,
+            vec![
+                ("writer-entry-checked", Mode::At, 7),
+                ("writer-set-writing", Mode::After, 7),
+                ("writer-end-check", Mode::At, 9),
+            ]
+        );
+        assert_eq!(
+            split_goroot("/usr/local/go/src/internal/runtime/maps/map.go"),
+            Some(("/usr/local/go", "src/internal/runtime/maps/map.go"))
+        );
+        assert_eq!(
+            runtime_rel("internal/runtime/maps/table.go").as_deref(),
+            Some("src/internal/runtime/maps/table.go")
+        );
     }
 }

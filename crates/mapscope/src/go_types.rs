@@ -36,7 +36,7 @@ pub struct MapType {
 }
 
 /// The start of the type descriptors: `runtime.types`, else the linker's `type:*` / `type.*`.
-fn types_base(bin: &Binary<'_>) -> Option<u64> {
+pub(crate) fn types_base(bin: &Binary<'_>) -> Option<u64> {
     let syms: HashMap<&str, u64> = bin
         .symbol_object()
         .symbols()

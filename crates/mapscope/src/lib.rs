@@ -1,5 +1,6 @@
 //! mapscope: a DWARF inspector for ELF binaries, and the map-target profile for gomap
-//! programs and Go programs with classic maps (Go 1.19-1.23, 1.24-1.25 with `noswissmap`).
+//! programs and Go programs with classic maps (Go 1.19-1.23, 1.24-1.25 with `noswissmap`) or
+//! Swiss-table maps (Go 1.24-1.26, [`swiss`]).
 //!
 //! - [`loader`]: ELF + DWARF sections (decompressed), build-id; follows a separate
 //!   debug file ([`debuglink`]) and split DWARF ([`split`]).
@@ -43,5 +44,6 @@ pub mod map_layouts;
 pub mod profile;
 pub mod roles;
 pub mod strings;
+pub mod swiss;
 pub mod symbols;
 pub mod variables;

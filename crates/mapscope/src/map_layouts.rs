@@ -83,6 +83,15 @@ pub struct Layouts {
     pub buckets: Vec<BucketLayout>,
     /// gomap's `Map<K, V>` instantiations; empty for Go, whose map values are header pointers.
     pub map_handle: Vec<HandleLayout>,
+    /// Swiss-table maps only (absent otherwise): `internal/runtime/maps.table`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table: Option<StructLayout>,
+    /// Swiss-table maps only: `internal/runtime/maps.groupsReference` (a table's `groups`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups_reference: Option<StructLayout>,
+    /// Swiss-table maps only: every group type (one per map type), see [`crate::swiss`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<crate::swiss::GroupLayout>>,
 }
 
 /// The module path of gomap's runtime.
@@ -188,6 +197,9 @@ pub fn gomap_layouts(index: &TypeIndex<'_>, found: &[Layout]) -> Result<Layouts>
         extra,
         buckets,
         map_handle,
+        table: None,
+        groups_reference: None,
+        groups: None,
     })
 }
 
@@ -241,6 +253,9 @@ pub fn go_layouts(
         extra,
         buckets,
         map_handle: Vec::new(),
+        table: None,
+        groups_reference: None,
+        groups: None,
     })
 }
 

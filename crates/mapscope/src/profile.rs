@@ -1,11 +1,12 @@
 //! The map-target profile: everything a debugger needs to inspect and stop on a
-//! gomap or Go map (classic hmap/bmap maps, Go 1.19 to 1.25 with `noswissmap`), as one
-//! versioned JSON document (docs/profile.md).
+//! gomap or Go map (classic hmap/bmap maps, Go 1.19 to 1.25 with `noswissmap`; Swiss-table
+//! maps, Go 1.24 to 1.26), as one versioned JSON document (docs/profile.md).
 //!
 //! Recipe: detect the family from the struct types ([`map_layouts`]), take the role
 //! functions from the symbol table ([`roles`]) with their frames ([`frames`]), constants
 //! ([`consts`]), probe points ([`gomap_probes`], [`go_probes`]) and, for Go, the map types
-//! ([`go_types`]) and runtime facts ([`go_runtime`]).
+//! ([`go_types`]) and runtime facts ([`go_runtime`]); Swiss-table maps' layouts, map types and
+//! constants come from [`swiss`].
 //!
 //! [`map_layouts`]: crate::map_layouts
 //! [`roles`]: crate::roles
@@ -15,6 +16,7 @@
 //! [`go_probes`]: crate::go_probes
 //! [`go_types`]: crate::go_types
 //! [`go_runtime`]: crate::go_runtime
+//! [`swiss`]: crate::swiss
 
 use std::collections::BTreeMap;
 
@@ -27,7 +29,7 @@ use crate::locations::Loc;
 use crate::map_layouts::{is_gomap_type, GOMAP_PREFIX};
 use crate::symbols;
 use crate::types::{Layout, TypeIndex};
-use crate::{go_runtime, go_types, map_layouts, roles, strings};
+use crate::{go_runtime, go_types, map_layouts, roles, strings, swiss};
 
 pub use crate::consts::Constants;
 pub use crate::gomap_probes::Marker;
@@ -46,6 +48,18 @@ pub enum Family {
     /// A Go program with classic hmap/bmap maps (Go 1.0 to 1.23, and 1.24-1.25 built with
     /// `GOEXPERIMENT=noswissmap`).
     Go,
+    /// A Go program with Swiss-table maps (`internal/runtime/maps`: Go 1.24 and 1.25 by
+    /// default, Go 1.26).
+    #[serde(rename = "go-swiss")]
+    GoSwiss,
+}
+
+/// The algorithm's constants: classic maps' (gomap and Go) or Swiss-table maps'.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum ProfileConstants {
+    Classic(Constants),
+    Swiss(swiss::SwissConstants),
 }
 
 /// The whole profile.
@@ -57,7 +71,7 @@ pub struct Profile {
     pub binary: Identity,
     pub pointer_size: u8,
     pub layouts: Layouts,
-    pub constants: Constants,
+    pub constants: ProfileConstants,
     pub roles: BTreeMap<String, Vec<RoleFn>>,
     /// Layouts of the string types among keys, elems and the fatal message (`&str`, `String`,
     /// Go's `string`), so that debuggers can render them from raw memory.
@@ -138,13 +152,13 @@ pub struct ProbeSource {
 /// Detects the family and builds the profile.
 pub fn build(bin: &Binary<'_>) -> Result<Profile> {
     let index = TypeIndex::new(bin)?;
-    let found = index.find_all(&map_layouts::wanted)?;
+    let found = index.find_all(&|q, n| map_layouts::wanted(q, n) || swiss::wanted(q, n))?;
     let family = family(bin, &found)?;
     let mut warnings = Vec::new();
     let mut unresolved = Vec::new();
     let go_version = match family {
         Family::Gomap => None,
-        Family::Go => go_runtime::build_version(bin),
+        Family::Go | Family::GoSwiss => go_runtime::build_version(bin),
     };
     let go_consts = match family {
         Family::Gomap => None,
@@ -152,10 +166,33 @@ pub fn build(bin: &Binary<'_>) -> Result<Profile> {
             bin,
             crate::consts::GO_PREFIXES,
         )?),
+        Family::GoSwiss => Some(crate::consts::go_constants(bin, swiss::PREFIXES)?),
     };
-    let layouts = match family {
-        Family::Gomap => map_layouts::gomap_layouts(&index, &found)?,
-        Family::Go => map_layouts::go_layouts(&index, &found, &go_types::map_types(bin)?)?,
+    let (layouts, constants) = match family {
+        Family::Gomap | Family::Go => {
+            let layouts = if family == Family::Gomap {
+                map_layouts::gomap_layouts(&index, &found)?
+            } else {
+                map_layouts::go_layouts(&index, &found, &go_types::map_types(bin)?)?
+            };
+            let c = crate::consts::constants(go_consts.as_ref());
+            (layouts, ProfileConstants::Classic(c))
+        }
+        Family::GoSwiss => {
+            let go = go_consts.as_ref().expect("Go constants");
+            let c = swiss::constants(go, &mut warnings);
+            let s = swiss::layouts(bin, &index, &found, go, &mut warnings)?;
+            let layouts = Layouts {
+                header: vec![s.header],
+                extra: Vec::new(),
+                buckets: Vec::new(),
+                map_handle: Vec::new(),
+                table: s.table,
+                groups_reference: s.groups_reference,
+                groups: Some(s.groups),
+            };
+            (layouts, ProfileConstants::Swiss(c))
+        }
     };
     let funcs = symbols::functions(bin, None);
     let (inlined, dwarf_names) = symbols::scan_functions(bin, None)?;
@@ -165,10 +202,17 @@ pub fn build(bin: &Binary<'_>) -> Result<Profile> {
         .buckets
         .iter()
         .flat_map(|b| [b.key_type.as_str(), b.elem_type.as_str()])
+        .chain(
+            layouts
+                .groups
+                .iter()
+                .flatten()
+                .flat_map(|g| [g.key_type.as_str(), g.elem_type.as_str()]),
+        )
         .collect();
     wanted.push(match family {
-        Family::Gomap => "&str", // fatal(msg: &'static str)
-        Family::Go => "string",  // fatal(s string)
+        Family::Gomap => "&str",                  // fatal(msg: &'static str)
+        Family::Go | Family::GoSwiss => "string", // fatal(s string)
     });
     let types = strings::layouts(&index, &wanted);
     let (mut probes, probe_source) = match family {
@@ -186,18 +230,19 @@ pub fn build(bin: &Binary<'_>) -> Result<Profile> {
                 detail: None,
             },
         ),
-        Family::Go => crate::go_probes::go_probes(
+        Family::Go | Family::GoSwiss => crate::go_probes::go_probes(
             bin,
             &roles,
             &inlined,
             go_version.as_deref(),
             &mut warnings,
+            family == Family::GoSwiss,
         )?,
     };
     add_probe_params(bin, &roles, &mut probes)?;
-    let runtime = match (&go_consts, family) {
-        (Some(c), Family::Go) => Some(go_runtime::runtime(bin, &index, go_version.as_deref(), c)?),
-        _ => None,
+    let runtime = match &go_consts {
+        Some(c) => Some(go_runtime::runtime(bin, &index, go_version.as_deref(), c)?),
+        None => None,
     };
     Ok(Profile {
         schema_version: SCHEMA_VERSION,
@@ -219,7 +264,7 @@ pub fn build(bin: &Binary<'_>) -> Result<Profile> {
         },
         pointer_size: bin.address_size(),
         layouts,
-        constants: crate::consts::constants(go_consts.as_ref()),
+        constants,
         roles,
         types,
         probes,
@@ -230,7 +275,9 @@ pub fn build(bin: &Binary<'_>) -> Result<Profile> {
     })
 }
 
-/// gomap when the DWARF has `gomap::runtime::Hmap<K, V>`, Go when it has `runtime.hmap`.
+/// gomap when the DWARF has `gomap::runtime::Hmap<K, V>`, Go when it has `runtime.hmap`, Go's
+/// Swiss tables when it has `internal/runtime/maps.Map` (and no `runtime.hmap`: a 1.24-1.25
+/// `noswissmap` build keeps classic maps).
 fn family(bin: &Binary<'_>, found: &[Layout]) -> Result<Family> {
     let gomap = found
         .iter()
@@ -239,6 +286,8 @@ fn family(bin: &Binary<'_>, found: &[Layout]) -> Result<Family> {
         Ok(Family::Gomap)
     } else if found.iter().any(|l| l.name == "runtime.hmap") {
         Ok(Family::Go)
+    } else if swiss::is_swiss(found) {
+        Ok(Family::GoSwiss)
     } else {
         Err(Error::NoMapRuntime(bin.path().to_path_buf()))
     }

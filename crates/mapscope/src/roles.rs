@@ -118,6 +118,71 @@ pub const GO_ROLES: &[(&str, &[&str])] = &[
     ("fatal", &["fatal", "throw"]),
 ];
 
+/// Every role of a Swiss-table map binary, in the profile's order.
+pub const SWISS_ROLE_NAMES: &[&str] = &[
+    "access",
+    "assign",
+    "clear",
+    "delete",
+    "fatal",
+    "grow",
+    "iter_init",
+    "iterate",
+    "split",
+];
+
+/// Go's Swiss-table map functions per role, by their full symbol names. A role lists the
+/// functions that do its work and hold its misuse checks, so that a breakpoint on a role stops
+/// once per operation: the `runtime.` entry points that implement it themselves (assign and
+/// access, in every fast variant), and the `internal/runtime/maps` methods that the entry
+/// points merely forward to (`runtime.mapdelete*` call `(*Map).Delete`, `mapclear` calls
+/// `(*Map).Clear`, `mapIterStart`/`mapIterNext` call `(*Iter).Init`/`Next`, the `_fat`
+/// accesses call `mapaccess1`/`2`): those forwarders are in no role. `grow` is a table's
+/// rehash into one of double capacity, and a small map's move into its first table; `split`
+/// is a full table's rehash into two (which may double the directory).
+pub const SWISS_ROLES: &[(&str, &[&str])] = &[
+    (
+        "assign",
+        &[
+            "runtime.mapassign",
+            "runtime.mapassign_fast32",
+            "runtime.mapassign_fast32ptr",
+            "runtime.mapassign_fast64",
+            "runtime.mapassign_fast64ptr",
+            "runtime.mapassign_faststr",
+            "internal/runtime/maps.(*Map).PutSlot",
+        ],
+    ),
+    (
+        "access",
+        &[
+            "runtime.mapaccess1",
+            "runtime.mapaccess2",
+            "runtime.mapaccess1_fast32",
+            "runtime.mapaccess2_fast32",
+            "runtime.mapaccess1_fast64",
+            "runtime.mapaccess2_fast64",
+            "runtime.mapaccess1_faststr",
+            "runtime.mapaccess2_faststr",
+            "internal/runtime/maps.(*Map).getWithKey",
+            "internal/runtime/maps.(*Map).getWithoutKey",
+        ],
+    ),
+    ("delete", &["internal/runtime/maps.(*Map).Delete"]),
+    ("clear", &["internal/runtime/maps.(*Map).Clear"]),
+    ("iter_init", &["internal/runtime/maps.(*Iter).Init"]),
+    ("iterate", &["internal/runtime/maps.(*Iter).Next"]),
+    (
+        "grow",
+        &[
+            "internal/runtime/maps.(*table).grow",
+            "internal/runtime/maps.(*Map).growToTable",
+        ],
+    ),
+    ("split", &["internal/runtime/maps.(*table).split"]),
+    ("fatal", &["runtime.fatal", "runtime.throw"]),
+];
+
 /// gomap's runtime sources that hold role markers, as compiled into mapscope.
 const GOMAP_SOURCES: &[(&str, &str)] = &[
     (
@@ -202,9 +267,14 @@ pub fn roles(
                 .collect()
         }
         Family::Go => GO_ROLES.iter().map(|(r, v)| (*r, v.to_vec())).collect(),
+        Family::GoSwiss => SWISS_ROLES.iter().map(|(r, v)| (*r, v.to_vec())).collect(),
     };
     let mut out: BTreeMap<String, Vec<RoleFn>> = BTreeMap::new();
-    for role in ROLE_NAMES {
+    let names = match family {
+        Family::GoSwiss => SWISS_ROLE_NAMES,
+        _ => ROLE_NAMES,
+    };
+    for role in names {
         out.insert(role.to_string(), Vec::new());
     }
     for f in funcs {
@@ -219,13 +289,15 @@ pub fn roles(
                 Some(v) if !v.contains('.') => v.to_string(),
                 _ => continue,
             },
+            // The full name: the same short name is in both packages (fatal).
+            Family::GoSwiss => f.name.clone(),
         };
         for (role, variants) in &table {
             if variants.contains(&variant.as_str()) {
                 if let Some(list) = out.get_mut(*role) {
                     list.push(RoleFn {
                         function: f.name.clone(),
-                        variant: variant.clone(),
+                        variant: swiss_variant(family, &variant),
                         symbol: f.symbol.clone(),
                         dwarf_name: dwarf_names.get(&f.address).cloned(),
                         address: f.address,
@@ -239,6 +311,18 @@ pub fn roles(
         }
     }
     out
+}
+
+/// The variant of a role function: its name without the package (`mapassign_fast64`,
+/// `(*Map).Delete`); for the other families the variant as found.
+fn swiss_variant(family: Family, name: &str) -> String {
+    match family {
+        Family::GoSwiss => {
+            let tail = name.rsplit_once('/').map_or(name, |(_, t)| t);
+            tail.split_once('.').map_or(tail, |(_, v)| v).to_string()
+        }
+        _ => name.to_string(),
+    }
 }
 
 /// Fills in each role function's prologue end and parameter places.
@@ -308,5 +392,20 @@ mod tests {
         for (role, _) in GO_ROLES {
             assert!(ROLE_NAMES.contains(role), "{role}");
         }
+        let mut swiss: Vec<&str> = SWISS_ROLES.iter().map(|(r, _)| *r).collect();
+        swiss.sort_unstable();
+        assert_eq!(swiss, SWISS_ROLE_NAMES);
+    }
+
+    #[test]
+    fn swiss_variants_drop_the_package() {
+        assert_eq!(
+            swiss_variant(Family::GoSwiss, "internal/runtime/maps.(*Map).Delete"),
+            "(*Map).Delete"
+        );
+        assert_eq!(
+            swiss_variant(Family::GoSwiss, "runtime.mapassign_fast64"),
+            "mapassign_fast64"
+        );
     }
 }

@@ -267,8 +267,11 @@ fn find_in<'a>(
                 return Ok(false);
             }
             chain.entry = ranges.first().map_or(0, |r| r.0);
-            if let Some(AttributeValue::Addr(low)) = e.attr_value(gimli::DW_AT_low_pc)? {
-                chain.entry = low;
+            // DWARF 5 (Go 1.26): DW_FORM_addrx, an index into .debug_addr.
+            if let Some(low) = e.attr_value(gimli::DW_AT_low_pc)? {
+                if let Some(low) = dwarf.attr_address(unit, low)? {
+                    chain.entry = low;
+                }
             }
             chain.base =
                 locations::frame_base(e.attr_value(gimli::DW_AT_frame_base)?, unit.encoding());
