@@ -18,7 +18,7 @@ fn profile(bin: &Path) -> Value {
 type GdbRange = (u64, u64, Option<Value>);
 
 /// gdb's ranges for each symbol of `info scope *PC`, in the profile's forms (None: a range gdb
-/// knows but the closed set cannot express, such as pieces). Go's frame base is the CFA, so
+/// knows but the closed set cannot express, such as an optimised-out piece). Go's frame base is the CFA, so
 /// `DW_OP_fbreg K` is `{"cfa": K}`.
 fn gdb_scope(bin: &Path, pc: u64) -> Vec<(String, Vec<GdbRange>)> {
     let out = sh(
@@ -47,7 +47,7 @@ fn gdb_scope(bin: &Path, pc: u64) -> Vec<(String, Vec<GdbRange>)> {
                 |s: &str| u64::from_str_radix(s.trim().trim_start_matches("0x"), 16).unwrap();
             let desc = desc.split(", length").next().unwrap_or("").trim();
             let loc = if desc.contains("piece") {
-                None
+                gdb_pieces(desc)
             } else if let Some(r) = desc.strip_prefix("a variable in $") {
                 Some(json!({"register": r.split_whitespace().next().unwrap()}))
             } else if desc.contains("DW_OP_call_frame_cfa") && !desc.contains("1:") {
@@ -68,6 +68,19 @@ fn gdb_scope(bin: &Path, pc: u64) -> Vec<(String, Vec<GdbRange>)> {
         syms.push((name, ranges));
     }
     syms
+}
+
+/// gdb's description of a composite ("a variable in $rcx [8-byte piece], and a variable in
+/// $rdi [8-byte piece]") in the profile's `pieces` form; None when a part is not a whole
+/// register (an empty, optimised-out piece, or memory), which the profile leaves out too.
+fn gdb_pieces(desc: &str) -> Option<Value> {
+    let mut parts = Vec::new();
+    for part in desc.split(", and ") {
+        let (register, size) = part.strip_prefix("a variable in $")?.split_once(" [")?;
+        let size: u64 = size.strip_suffix("-byte piece]")?.parse().ok()?;
+        parts.push(json!({"size": size, "register": register}));
+    }
+    Some(json!({ "pieces": parts }))
 }
 
 /// Joins adjacent ranges with equal places and drops inexpressible ones (as the profile does).
