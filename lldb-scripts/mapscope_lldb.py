@@ -448,6 +448,11 @@ class LldbAdapter(Adapter):
             and (ran is None or t.GetIndexID() in ran or t.GetIndexID() not in before)
         ]
         stops = {t.GetIndexID(): _stop_of(process, t) for t in fresh}
+        # An exit path's status is noted now, whichever stop is returned: a thread left
+        # pending may be resumed past it with the others, and the status would be lost.
+        exits = {n: stops.pop(n) for n in list(stops) if self._at_exit_path(stops[n])}
+        if not stops and exits:
+            return exits[min(exits)]
         if not stops:
             return Stop("other", prefer or _selected(process))
         number = prefer if prefer in stops else _selected(process) if _selected(process) in stops else min(stops)

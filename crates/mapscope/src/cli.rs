@@ -91,7 +91,7 @@ locations; when the line has no code, the next line that has some is used.")]
     /// The map-target profile JSON (docs/profile.md).
     #[command(after_help = "Examples:
   mapscope profile target/debug/grow -o grow.profile.json
-  mapscope profile fixtures/go/bin/concurrent_writes")]
+  mapscope profile target/debug/go-concurrent-writes      # a Go program (classic or Swiss maps)")]
     Profile {
         /// The ELF binary.
         bin: PathBuf,
