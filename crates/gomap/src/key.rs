@@ -243,6 +243,7 @@ impl MapKey for bool {
 /// module docs).
 impl MapKey for String {
     const NEEDS_KEY_UPDATE: bool = true;
+    #[inline]
     fn hash_with(&self, h: u64) -> u64 {
         hash::memhash(self.as_bytes(), h)
     }
@@ -252,6 +253,7 @@ impl MapKey for &'static str {
     // A borrowed pointer: nothing to drop, but Go's string header holds a pointer.
     const HAS_POINTERS: bool = true;
     const NEEDS_KEY_UPDATE: bool = true;
+    #[inline]
     fn hash_with(&self, h: u64) -> u64 {
         hash::memhash(self.as_bytes(), h)
     }
