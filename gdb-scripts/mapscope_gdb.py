@@ -491,3 +491,15 @@ def replay_main(scenario_path, transcript_file=None, bless=False):
     status, text = COMMANDS_OF_SESSION.batch_replay(scenario_path, transcript_file, bless)
     print(text, flush=True)
     gdb.execute(f"quit {status}")
+
+
+def explore_main(scenario_path, options="{}"):
+    """Batch entry point of ``mapscope explore``: searches the schedules of a scenario without
+    steps (options: the core's JSON, mapscope_core.explore.Options), prints progress lines and
+    the account, and quits gdb with 0 (nothing failed), 1 (failures found) or 2 (bad input)."""
+    from mapscope_core import explore
+
+    target = COMMANDS_OF_SESSION.target
+    status, text = explore.batch(target, scenario_path, options, "gdb", out=lambda line: print(line, flush=True))
+    print(text, flush=True)
+    gdb.execute(f"quit {status}")
