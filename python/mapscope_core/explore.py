@@ -998,14 +998,15 @@ class DebuggerExecutor:
         if kind == "role":
             bucket = None
             if params:
-                # At a role's entry its parameters are in place; lldb may show a helper
-                # inlined at the first line as frame 0, the function itself is then frame 1.
-                for frame in (0, 1):
-                    bucket = next(
-                        (v for v in (self.target.frame_uint(number, frame, p) for p in params) if v is not None), None
-                    )
-                    if bucket is not None:
-                        break
+                # At a role's entry its parameters are in place, in the role function's own
+                # frame (lldb shows the helpers inlined at its first line as frames above it).
+                found = None
+                for t in self.adapter.threads(with_frames=True):
+                    if t.number == number:
+                        found = self.target.role_frame(t)
+                if found is not None:
+                    values = (self.target.frame_uint(number, found[0], p) for p in params)
+                    bucket = next((v for v in values if v is not None), None)
             self.calls[number] = (role, bucket)
             return Label(kind, name, role, bucket)
         call_role, bucket = self.calls.get(number, (None, None))

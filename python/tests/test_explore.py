@@ -2,11 +2,11 @@
 depends on the interleaving, run by the real executor and search through a fake adapter."""
 
 import pytest
-from model import ModelAdapter, entry, probe, target_of
 from mapscope_core import explore, scenario, transcript
 from mapscope_core.errors import BadInput
 from mapscope_core.explore import EVERYTHING, Footprint, Label, footprint, independent
 from mapscope_core.replay import Engine
+from model import ModelAdapter, entry, probe, target_of
 
 ASSIGN, WEC, WSW = entry("assign"), probe("writer-entry-checked", "assign"), probe("writer-set-writing", "assign")
 ITER, IEC = entry("iterate"), probe("iter-entry-checked")
@@ -75,7 +75,8 @@ def ghost():
                 w.say("reader done")
                 return
 
-    return {"reader": reader, "writer": writer}, {"writing": False, "done": False, "marked": {5: 0, 0: 0}, "copied": {5: 0, 0: 0}}
+    state = {"writing": False, "done": False, "marked": {5: 0, 0: 0}, "copied": {5: 0, 0: 0}}
+    return {"reader": reader, "writer": writer}, state
 
 
 def setup(threads, state, **explore_table):
