@@ -246,6 +246,9 @@ class Run:
     output: list = field(default_factory=list)
     exit_status: object = None
     fatal: object = None
+    #: The function that called the fatal report (an inlined check such as writer_done tells
+    #: the end check from the entry check), by its short name.
+    fatal_site: str = ""
     diverged: bool = False  # a forced choice named a thread that could not run there
 
     def steps(self):
@@ -365,10 +368,13 @@ def classify(run, clean_exit=0, failure_output=(), baseline=()):
     if run.fatal:
         f = run.fatal
         others = tuple((o["thread"], o["role"]) for o in f["others"])
+        site = run.fatal_site
         text = f"fatal error: {f['message']}, detected by {f['thread']} in {f['role']}"
+        if site and site != f["role"]:
+            text += f" ({site})"
         if others:
             text += "; meanwhile " + ", ".join(f"{t} in {r}" for t, r in others)
-        return Outcome("fatal", text, ("fatal", f["message"], f["thread"], f["role"], others))
+        return Outcome("fatal", text, ("fatal", f["message"], f["thread"], f["role"], site, others))
     flagged = [line for line in run.output if any(line.startswith(p) for p in failure_output)]
     if run.exit_status != clean_exit or flagged:
         novel = flagged or [line for line in run.output if line not in baseline] or run.output[-1:]
@@ -812,6 +818,7 @@ class DebuggerExecutor:
         engine = _RunEngine(self.target, scen, self.gate, self.fatal_bps, others)
         self.engine = engine
         self.calls = {}  # thread number -> (role, bucket) of the last role entry it passed
+        self.fatal_site = ""
         run = Run()
         self.target.replaying = True
         for number in others:
@@ -853,6 +860,7 @@ class DebuggerExecutor:
         if run.outcome is None or run.outcome.kind not in ("crash", "hang"):
             run.exit_status = engine.exit_status
         run.fatal = engine.fatal
+        run.fatal_site = self.fatal_site if engine.fatal else ""
         return run
 
     def _schedule(self, run, policy, engine):
@@ -972,6 +980,7 @@ class DebuggerExecutor:
             hits = set(stop.breakpoints)
             if self.fatal_bps & hits:
                 engine._record_fatal(stop)
+                self.fatal_site = self._caller(stop.thread)
                 return "fatal", None, stop
             if stop.thread == number:
                 if self.thread_end is not None and self.thread_end in hits:
@@ -990,6 +999,18 @@ class DebuggerExecutor:
             if not any(t.number == number for t in adapter.threads()):
                 return "gone", None, stop
         return "blocked", None, stop
+
+    def _caller(self, number):
+        """The short name of the function that called the fatal report in thread ``number``:
+        the first frame outside the fatal role (an inlined helper has its own frame)."""
+        for t in self.adapter.threads(with_frames=True):
+            if t.number != number:
+                continue
+            for frame in t.frames:
+                fn = self.target.role_function_at(frame.pc)
+                if fn is None or fn.role != "fatal":
+                    return short_name(frame.function)
+        return ""
 
     def _label(self, number, breakpoint):
         """The Label of a point: at the entry of a role with a bucket parameter, its value
@@ -1011,6 +1032,14 @@ class DebuggerExecutor:
             return Label(kind, name, role, bucket)
         call_role, bucket = self.calls.get(number, (None, None))
         return Label(kind, name, role, bucket if params and call_role == role else None)
+
+
+def short_name(function):
+    """``gomap::runtime::assign::writer_done<i64, i64>`` (gdb) or ``...::writer_done::h0123...``
+    (lldb) as ``writer_done``; ``runtime.mapassign_fast64`` as ``mapassign_fast64``."""
+    text = re.sub(r"<[^<>]*>", "", re.sub(r"<[^<>]*>", "", function or ""))
+    text = re.sub(r"::h[0-9a-f]{16}$", "", text)
+    return re.split(r"::|\.", text)[-1] if text else ""
 
 
 # -- writing what failed --------------------------------------------------------------------------
