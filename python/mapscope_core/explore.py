@@ -469,7 +469,7 @@ class Search:
         #: (pruned schedule's choices, the choices of the schedule it is the same run as)
         self.pruned_log = []
         self.budget_seconds, self.budget_schedules = seconds, schedules
-        self.until = until
+        self.until = [until] if isinstance(until, str) else list(until or [])
         self.progress = progress
         self.clock = clock
         self.clean_exit, self.failure_output = clean_exit, tuple(failure_output)
@@ -492,9 +492,10 @@ class Search:
         return self.clock() - self.start
 
     def _check_budget(self):
-        if self.until is not None and any(self.until in f.outcome.summary for f in self.failures.values()):
-            self.stopped = f"found {self.until!r}"
-            raise BudgetSpent
+        for text in self.until:
+            if any(text in f.outcome.summary for f in self.failures.values()):
+                self.stopped = f"found {text!r}"
+                raise BudgetSpent
         if self.budget_schedules is not None and self.schedules >= self.budget_schedules:
             self.stopped = f"budget of {self.budget_schedules} schedules spent"
             raise BudgetSpent
@@ -1171,7 +1172,7 @@ class Options:
     seconds: object = 60.0
     schedules: object = None
     write: object = None  # directory
-    until: object = None
+    until: object = None  # a text, or a list of texts: stop when a failure mentions one
     json: object = None  # file for the machine-readable result
 
     @classmethod
@@ -1199,6 +1200,10 @@ class Options:
             raise BadInput(f"the budget must be a positive number of seconds, not {o.seconds!r}")
         if o.schedules is not None and (not isinstance(o.schedules, int) or o.schedules <= 0):
             raise BadInput(f"the budget must be a positive number of schedules, not {o.schedules!r}")
+        if o.until is not None and not (
+            isinstance(o.until, str) or (isinstance(o.until, list) and all(isinstance(t, str) for t in o.until))
+        ):
+            raise BadInput(f"until must be a text or a list of texts, not {o.until!r}")
         return o
 
 

@@ -168,9 +168,10 @@ docs/explore.md describes the search.")]
         /// Write each failure as a scenario with its expected transcript into DIR.
         #[arg(long, value_name = "DIR")]
         write_scenarios: Option<PathBuf>,
-        /// Stop as soon as a failure whose description contains TEXT is found.
+        /// Stop as soon as a failure whose description contains TEXT is found (repeatable:
+        /// any of them).
         #[arg(long, value_name = "TEXT")]
-        until: Option<String>,
+        until: Vec<String>,
         /// Also write the result as JSON to FILE.
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,

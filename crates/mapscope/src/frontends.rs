@@ -232,7 +232,7 @@ pub struct Search {
     pub seed: u64,
     pub budget: Budget,
     pub write: Option<PathBuf>,
-    pub until: Option<String>,
+    pub until: Vec<String>,
     pub json: Option<PathBuf>,
 }
 
@@ -590,7 +590,7 @@ mod tests {
             seed: 7,
             budget: Budget::Schedules(200),
             write: None,
-            until: Some("ghost \"read\"".into()),
+            until: vec!["ghost \"read\"".into(), "writer_done".into()],
             json: None,
         };
         let options: serde_json::Value = serde_json::from_str(&search.options().unwrap()).unwrap();
@@ -599,7 +599,8 @@ mod tests {
         assert_eq!(options["seed"], 7);
         assert_eq!(options["schedules"], 200);
         assert!(options["seconds"].is_null());
-        assert_eq!(options["until"], "ghost \"read\"");
+        assert_eq!(options["until"][0], "ghost \"read\"");
+        assert_eq!(options["until"][1], "writer_done");
     }
 
     #[test]
