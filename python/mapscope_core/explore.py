@@ -143,7 +143,9 @@ def footprint(before, after, precise=True):
     a, b = before, after
     if a is None:
         # From the gate to the first map call: the program's code, then the role's prologue.
-        return _fp(["program"], ["program"]) if b.kind == "role" else EVERYTHING
+        # Code outside the roles reaches the buckets only through a role; it may read the
+        # header (len, Go's inlined len(m)).
+        return _fp(["header", "flags", "program"], ["program"]) if b.kind == "role" else EVERYTHING
     if b.kind == "fatal":
         # A misuse check failed: it read the flags since the last point.
         if a.kind == "role" and a.name in ("assign", "access", "delete", "iterate"):
