@@ -1085,8 +1085,9 @@ def scenario_text(scen, steps, expect, description):
 def _snapshot_steps(run, steps):
     """Marks the steps after which the schedule preempts a thread: a snapshot there shows
     where every thread was."""
-    # Steps follow stretches; a stretch ends at a point where the next thread was chosen.
-    preempted = {p.index for p in run.points if p.preemptive and p.chosen != p.current}
+    # Steps follow stretches; a stretch ends at a point where the next thread was chosen: the
+    # point after as many events as the stretch's last one is numbered.
+    preempted = {p.events for p in run.points if p.preemptive and p.chosen != p.current}
     ends, count = [], 0
     stretch_thread = None
     for event in run.events:
