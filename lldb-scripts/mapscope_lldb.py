@@ -747,3 +747,15 @@ def replay_main(debugger, scenario_path, transcript_file=None, bless=False):
     status, text = commands_of(debugger).batch_replay(scenario_path, transcript_file, bless)
     print(text, flush=True)
     return status
+
+
+def explore_main(debugger, scenario_path, options="{}"):
+    """Batch entry point of ``mapscope explore``: searches the schedules of a scenario without
+    steps, prints progress lines and the account; returns 0 (nothing failed), 1 (failures
+    found) or 2 (bad input)."""
+    from mapscope_core import explore
+
+    target = commands_of(debugger).target
+    status, text = explore.batch(target, scenario_path, options, "lldb", out=lambda line: print(line, flush=True))
+    print(text, flush=True)
+    return status
