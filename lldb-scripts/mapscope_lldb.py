@@ -28,13 +28,15 @@ _KINDS = {
     lldb.eTypeClassUnion: "struct",
     lldb.eTypeClassReference: "reference",
 }
-#: Where programs leave, and the register that holds the exit status there: the first integer
-#: argument (the SysV C ABI for libc's _exit, Go's register ABI for runtime.exit). lldb-server
-#: 16 resumes a process thread by thread; a thread resumed first that exits the process kills
-#: the others before they are resumed, and lldb then loses the exit status ("lost connection",
-#: -1), a few runs in a hundred. The adapter stops at these functions, notes the status, and
-#: goes on; the status is used only when lldb has lost its own.
-_EXIT_PATHS = {"_exit": "rdi", "runtime.exit": "rax"}
+#: Where programs leave, and where the exit status is there: in a register, or in memory at a
+#: register plus an offset. libc's _exit takes it as its first integer argument (rdi, the SysV
+#: C ABI); Go's runtime.exit is assembly on Go's stack ABI (ABI0, the .abi0 symbol), whose
+#: first argument is the word above the return address. lldb-server 16 resumes a process
+#: thread by thread; a thread resumed first that exits the process kills the others before
+#: they are resumed, and lldb then loses the exit status ("lost connection", -1), a few runs in
+#: a hundred. The adapter stops at these functions, notes the status, and goes on; the status
+#: is used only when lldb has lost its own.
+_EXIT_PATHS = {"_exit": ("rdi", None), "runtime.exit.abi0": ("rsp", 8)}
 #: lldb's states in which the process is gone.
 _GONE = (lldb.eStateExited, lldb.eStateDetached, lldb.eStateInvalid, lldb.eStateUnloaded)
 
@@ -414,8 +416,8 @@ class LldbAdapter(Adapter):
 
     def _watch_exit_paths(self):
         # Set before the program runs: libc's _exit resolves when libc is loaded.
-        for function, register in _EXIT_PATHS.items():
-            self._exit_breakpoints[self._target.BreakpointCreateByName(function).GetID()] = register
+        for function, place in _EXIT_PATHS.items():
+            self._exit_breakpoints[self._target.BreakpointCreateByName(function).GetID()] = place
         self._exit_code = None
 
     def _at_exit_path(self, stop):
@@ -423,9 +425,12 @@ class LldbAdapter(Adapter):
         numbers = [n for n in stop.breakpoints if n in self._exit_breakpoints]
         if stop.kind != "breakpoint" or not numbers or len(numbers) != len(stop.breakpoints):
             return False
-        register = self._exit_breakpoints[numbers[0]]
+        register, offset = self._exit_breakpoints[numbers[0]]
         try:
-            self._exit_code = self.frame_registers(stop.thread, 0, [register])[register] & 0xFF
+            value = self.frame_registers(stop.thread, 0, [register])[register]
+            if offset is not None:
+                value = int.from_bytes(self.read_memory(value + offset, 4), "little")
+            self._exit_code = value & 0xFF
         except MapscopeError:
             pass
         return True
