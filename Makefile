@@ -75,7 +75,7 @@ test-rust: build
 # The debugger-neutral core (no debugger), the gdb front-end in batch mode on the fixtures, and
 # every replay scenario REPLAY_LOOPS times (20 unless set).
 test-python: build
-	MAPSCOPE_REQUIRE_FIXTURES=1 python3 -m pytest -q -rs python/tests
+	MAPSCOPE_REQUIRE_FIXTURES=1 python3 -m pytest -q -rs --durations=15 python/tests
 
 lint: lint-go
 	$(CARGO) fmt --all --check

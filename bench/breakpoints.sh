@@ -12,14 +12,18 @@
 # (bench/breakpoints_gdb.py). Prints a Markdown table and writes it into docs/BENCHMARKS.md,
 # section "Stopping on one bucket's evacuation (gdb and lldb)".
 #
-# usage: bench/breakpoints.sh [BUCKET] [REPS]     (defaults 3 and 3)
+# PROGRAM go runs the same on a Go 1.19 program (target/debug/go-concurrent-writes -threads 1
+# -writes 100000, built with -N -l), section "Stopping on one bucket's evacuation in a Go
+# program (gdb and lldb)".
+#
+# usage: bench/breakpoints.sh [BUCKET] [REPS] [PROGRAM]     (defaults 3, 3 and gomap)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 BUCKET=${1:-3}
 REPS=${2:-3}
+PROGRAM=${3:-gomap}
 WRITES=100000
-SECTION="Stopping on one bucket's evacuation (gdb and lldb)"
 [[ $BUCKET =~ ^[0-9]+$ ]] || die "BUCKET must be a number, got '$BUCKET'"
 [[ $REPS =~ ^[1-9][0-9]*$ ]] || die "REPS must be a positive number, got '$REPS'"
 command -v gdb >/dev/null || die "gdb not found"
@@ -28,8 +32,22 @@ command -v lldb-16 >/dev/null || die "lldb-16 not found"
 MACHINE=$(machine)
 cd "$ROOT"
 cargo build --workspace --quiet || die "cargo build failed"
-BIN=target/debug/concurrent-writes
-ARGS=(--threads 1 --writes "$WRITES")
+case $PROGRAM in
+    gomap)
+        SECTION="Stopping on one bucket's evacuation (gdb and lldb)"
+        BIN=target/debug/concurrent-writes
+        ARGS=(--threads 1 --writes "$WRITES")
+        MAP="a \`gomap::Map<i64, i64>\`"
+        ;;
+    go)
+        SECTION="Stopping on one bucket's evacuation in a Go program (gdb and lldb)"
+        build_go_fixtures
+        BIN=target/debug/go-concurrent-writes
+        ARGS=(-threads 1 -writes "$WRITES")
+        MAP="a Go 1.19 \`map[int64]int64\`"
+        ;;
+    *) die "PROGRAM is gomap or go, got '$PROGRAM'" ;;
+esac
 # Build (and cache) the profile now, so that no timed run pays for it.
 python3 -c "import sys; sys.path.insert(0, 'python'); from mapscope_core.profile_cache import build; build('$BIN')" ||
     die "cannot build the profile of $BIN"
@@ -115,7 +133,7 @@ echo "(c) stops per wanted event, target 1.1: $verdict"
     echo "## $SECTION"
     echo
     echo "Stop whenever old bucket $BUCKET is evacuated, in a run of $WRITES single-threaded inserts into"
-    echo "a \`gomap::Map<i64, i64>\` (\`$BIN ${ARGS[*]}\`, debug build), continuing after"
+    echo "$MAP (\`$BIN ${ARGS[*]}\`, debug build), continuing after"
     echo "every stop until the program exits. Each gdb run is \`gdb -nx -batch -x gdb-scripts/mapscope.py\`"
     echo "driving \`bench/breakpoints_gdb.py\`, each lldb run \`lldb-16 -b\` driving \`bench/breakpoints_lldb.py\`;"
     echo "the wall time includes the debugger's start-up (see its no-breakpoint row)."
@@ -134,7 +152,7 @@ echo "(c) stops per wanted event, target 1.1: $verdict"
     echo "  The probe still traps once per real evacuation of any bucket ($probe_calls: every old bucket of"
     echo "  every doubling), and each trap costs a ptrace round trip even when the condition rejects it."
     echo
-    echo "Command: \`bench/breakpoints.sh $BUCKET $REPS\`."
+    echo "Command: \`bench/breakpoints.sh $BUCKET $REPS $PROGRAM\`."
     echo "Machine: $MACHINE."
     echo
     cat "$rows"

@@ -48,9 +48,8 @@ from pathlib import Path
 
 from . import scenario as scenarios
 from . import transcript
-from .adapter import Site
 from .errors import BadInput, MapscopeError, guarded
-from .replay import INTERRUPTS, Engine, ReplayError, start_quietly
+from .replay import INTERRUPTS, Engine, ReplayError, go_runtime_settings, start_quietly
 
 #: A thread that does not reach a point in this long is taken as blocked.
 BLOCK_SECONDS = 1.0
@@ -741,17 +740,22 @@ class _Interrupter:
 class _RunEngine(Engine):
     """The replay engine's gathering, fatal reports and run-out, for one explore run."""
 
-    def __init__(self, target, scen, gate, fatal_bps, others):
+    def __init__(self, target, scen, free):
         super().__init__(target)
         self.scenario = scen
+        self.free = free
         self.events = []
         self.deadline = time.monotonic() + scen.time_limit
         self.exit_status = None
         self.fatal = None
         self.watch = None
         self.header = None
-        self.gate, self.fatal_bps = gate, set(fatal_bps)
-        self.all_breakpoints = [gate, *others]
+        self.gates, self.fatal_bps, self.all_breakpoints = set(), set(), []
+
+    def breakpoints(self, gates, fatal_bps, others):
+        """The executor's breakpoints, set once for every run."""
+        self.gates, self.fatal_bps = set(gates), set(fatal_bps)
+        self.all_breakpoints = [*gates, *others]
 
 
 class DebuggerExecutor:
@@ -773,17 +777,19 @@ class DebuggerExecutor:
             except MapscopeError as e:
                 raise BadInput(f"scenario {scen.name}, [explore] points: {e}") from None
         adapter = self.adapter
+        # A Go program's own runtime threads run freely meanwhile, as in a replay.
+        self.free = profile.runtime is not None
         self.points = {}  # breakpoint number -> (kind, name, role, bucket parameter names or ())
         self.breakpoints = []
         try:
-            self.gate = adapter.set_breakpoint(Site(0, scen.gate, 0, at_entry=True))
-            self.breakpoints.append(self.gate)
-            self.fatal_bps = {adapter.set_breakpoint(site) for site, _ in target.role_sites("fatal")}
+            self.gates = sorted(_RunEngine(target, scen, self.free).set_gates())
+            self.breakpoints += self.gates
+            self.fatal_bps = {adapter.set_breakpoint(site) for site, _, _ in target.role_sites("fatal")}
             self.breakpoints += sorted(self.fatal_bps)
             for kind, name in targets:
                 sites = target.role_sites(name) if kind == "role" else target.probe_sites(name)
-                every = all(fn.param("oldbucket", "bucket") for _, fn in sites)
-                for site, fn in sites:
+                every = all(fn.param("oldbucket", "bucket") for _, fn, _ in sites)
+                for site, fn, _ in sites:
                     number = adapter.set_breakpoint(site)
                     adapter.enable_breakpoint(number, False)
                     names = ("oldbucket", "bucket") if every else ()
@@ -818,7 +824,8 @@ class DebuggerExecutor:
     def execute(self, policy):
         scen, adapter = self.scenario, self.adapter
         others = list(self.points) + ([self.thread_end] if self.thread_end else [])
-        engine = _RunEngine(self.target, scen, self.gate, self.fatal_bps, others)
+        engine = _RunEngine(self.target, scen, self.free)
+        engine.breakpoints(self.gates, self.fatal_bps, others)
         self.engine = engine
         self.calls = {}  # thread number -> (role, bucket) of the last role entry it passed
         self.fatal_site = ""
@@ -826,11 +833,15 @@ class DebuggerExecutor:
         self.target.replaying = True
         for number in others:
             adapter.enable_breakpoint(number, False)
-        adapter.enable_breakpoint(self.gate, True)
+        for number in self.gates:
+            adapter.enable_breakpoint(number, True)
         if os.path.exists(self.stdout):
             os.unlink(self.stdout)
+        env = dict(scen.env, MAPSCOPE_REPLAY="1")
+        if self.free:
+            env = dict(go_runtime_settings(scen), **env)
         try:
-            stop = adapter.launch(scen.args, dict(scen.env, MAPSCOPE_REPLAY="1"), self.stdout)
+            stop = adapter.launch(scen.args, env, self.stdout, free=self.free)
             try:
                 stop = engine._gather(stop)
             except ReplayError as e:
@@ -868,7 +879,8 @@ class DebuggerExecutor:
 
     def _schedule(self, run, policy, engine):
         adapter, order = self.adapter, self.scenario.threads
-        numbers = {t.name: t.number for t in adapter.threads() if t.name in order}
+        named = engine._threads_by_name()
+        numbers = {name: named[name].number for name in order if name in named}
         state = {name: "running" for name in order}
         last = {name: None for name in order}  # the label each thread stopped at last
         seen = {}  # for the current thread since it was switched to: label key -> writes then
@@ -908,7 +920,8 @@ class DebuggerExecutor:
             left = engine.deadline - time.monotonic()
             if left <= 0:
                 return self._hang(run, f"time limit of {self.scenario.time_limit:g} s exceeded")
-            what, labels, stop = self._advance(numbers[chosen], min(self.block_seconds, left), engine)
+            held = {numbers[n] for n in order if n != chosen and n in numbers}
+            what, labels, stop = self._advance(numbers[chosen], held, min(self.block_seconds, left), engine)
             if what == "point":
                 label = labels[0]
                 fp = footprint(last[chosen], label, self.precise)
@@ -969,13 +982,14 @@ class DebuggerExecutor:
     def _hang(self, run, why):
         run.outcome = Outcome("hang", f"hang: {why}", ("hang", why.split(":")[0]))
 
-    def _advance(self, number, seconds, engine):
-        """Runs thread ``number`` alone to its next point: ``(what, labels, stop)``."""
+    def _advance(self, number, held, seconds, engine):
+        """Runs thread ``number`` alone (on Go: with the runtime's threads, the scenario's other
+        threads ``held``) to its next point: ``(what, labels, stop)``."""
         adapter = self.adapter
         for _ in range(1000):
             self.interrupter.arm(seconds)
             try:
-                stop = adapter.resume(number)
+                stop = adapter.resume_except(held) if self.free else adapter.resume(number)
             finally:
                 fired = self.interrupter.disarm()
             if stop.ended:
@@ -1024,12 +1038,12 @@ class DebuggerExecutor:
             if params:
                 # At a role's entry its parameters are in place, in the role function's own
                 # frame (lldb shows the helpers inlined at its first line as frames above it).
-                found = None
+                found = thread = None
                 for t in self.adapter.threads(with_frames=True):
                     if t.number == number:
-                        found = self.target.role_frame(t)
+                        thread, found = t, self.target.role_frame(t)
                 if found is not None:
-                    values = (self.target.frame_uint(number, found[0], p) for p in params)
+                    values = (self.target.frame_uint(thread, found[0], p) for p in params)
                     bucket = next((v for v in values if v is not None), None)
             self.calls[number] = (role, bucket)
             return Label(kind, name, role, bucket)
@@ -1068,7 +1082,7 @@ def scenario_text(scen, steps, expect, description):
     lines.append(f"fixture = {_toml(scen.fixture)}")
     lines.append(f"args = {_toml(scen.args)}")
     lines.append(f"threads = {_toml(scen.threads)}")
-    if scen.gate != "fixtures::StartLine::wait":
+    if scen.gate:
         lines.append(f"gate = {_toml(scen.gate)}")
     lines.append(
         f"time_limit = {_toml(scen.time_limit if scen.time_limit != int(scen.time_limit) else int(scen.time_limit))}"

@@ -174,9 +174,17 @@ class Engine:
 
     # -- breakpoints ---------------------------------------------------------------------------
 
+    def set_gates(self):
+        """Sets the gate breakpoints (see :func:`gate_functions`) and returns their numbers."""
+        at_entry = not self.free  # gomap's start line has no prologue worth passing
+        return {
+            self.adapter.set_breakpoint(Site(0, name, 0, at_entry=at_entry))
+            for name in gate_functions(self.scenario, self.free)
+        }
+
     def _breakpoints(self):
         target, adapter = self.target, self.adapter
-        self.gates = {adapter.set_breakpoint(Site(0, name, 0, at_entry=not self.free)) for name in self._gates()}
+        self.gates = self.set_gates()
         self.fatal_bps = {adapter.set_breakpoint(site) for site, _, _ in target.role_sites("fatal")}
         self.all_breakpoints += [*sorted(self.gates), *self.fatal_bps]
         self.step_bps = []
@@ -192,16 +200,6 @@ class Engine:
                     numbers.add(number)
             self.step_bps.append(numbers)
             self.all_breakpoints += sorted(numbers)
-
-    def _gates(self):
-        """Where each thread waits before its first step: the scenario's ``gate``; else, on Go,
-        the function each goroutine started in (the threads are named by it); else the gomap
-        fixtures' start line."""
-        if self.scenario.gate:
-            return [self.scenario.gate]
-        if self.free:
-            return sorted({name.split("#")[0] for name in self.scenario.threads})
-        return [GOMAP_GATE]
 
     # -- phases --------------------------------------------------------------------------------
 
@@ -498,6 +496,17 @@ class Watchdog:
 
     def cancel(self):
         self.done.set()
+
+
+def gate_functions(scenario, go):
+    """Where each thread waits before its first step: the scenario's ``gate``; else, on Go
+    (``go``), the function each goroutine started in (the threads are named by it); else the
+    gomap fixtures' start line."""
+    if scenario.gate:
+        return [scenario.gate]
+    if go:
+        return sorted({name.split("#")[0] for name in scenario.threads})
+    return [GOMAP_GATE]
 
 
 def go_runtime_settings(scenario):

@@ -83,7 +83,7 @@ class Scenario:
     fixture: str
     args: list
     threads: list
-    gate: object  # the function every thread calls first, or None (see replay.Engine._gates)
+    gate: object  # the function every thread calls first, or None (see replay.gate_functions)
     time_limit: float
     steps: list
     expect: dict
