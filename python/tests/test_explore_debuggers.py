@@ -108,3 +108,17 @@ def test_bad_input_is_one_line_and_status_2(args, message):
     assert "Traceback" not in stdout + stderr
     errors = [line for line in stderr.splitlines() if line.startswith("mapscope: error:")]
     assert len(errors) == 1, stderr
+
+
+@pytest.mark.parametrize("debugger", ["gdb", "lldb"])
+def test_a_go_program_is_refused_not_searched_wrongly(tmp_path, debugger):
+    need(debugger)
+    if not (TARGET / "go-concurrent-writes").exists():
+        missing("the Go fixtures are not built")
+    # The replay scenario's program, threads and gate, without its steps.
+    text = (REPO / "fixtures" / "scenarios" / "go" / "concurrent-writes.toml").read_text()
+    scenario = tmp_path / "go-writers.toml"
+    scenario.write_text(text[: text.index("[[step]]")])
+    status, stdout, stderr = explore(scenario, "--debugger", debugger)
+    assert status == 2, stdout + stderr
+    assert "explore does not search Go programs yet" in stdout
