@@ -73,7 +73,8 @@ test-rust: build
 	MAPSCOPE_REQUIRE_FIXTURES=1 $(CARGO) test --workspace
 
 # The debugger-neutral core (no debugger), the gdb front-end in batch mode on the fixtures, and
-# every replay scenario REPLAY_LOOPS times (20 unless set).
+# every replay scenario REPLAY_LOOPS times (10 unless set: 20 took make test to 9.5 minutes;
+# bench/replay.sh runs 20).
 test-python: build
 	MAPSCOPE_REQUIRE_FIXTURES=1 python3 -m pytest -q -rs --durations=15 python/tests
 
