@@ -31,9 +31,9 @@ pub enum Debugger {
 
 /// The core's last line of a batch replay (python/mapscope_core/commands.py, REPLAY_STATUS).
 const STATUS_LINE: &str = "replay exit status: ";
-/// The core's last line of a batch explore (python/mapscope_core/explore.py, EXPLORE_STATUS).
+/// The core's last line of a batch explore (python/mapscope_core/explore/batch.py, EXPLORE_STATUS).
 const EXPLORE_STATUS: &str = "explore exit status: ";
-/// How the core's progress lines of a search start (explore.py, PROGRESS).
+/// How the core's progress lines of a search start (explore/batch.py, PROGRESS).
 const PROGRESS: &str = "explore progress: ";
 /// How the core's account of a search begins.
 const EXPLORE_STARTS: &[&str] = &["explore of ", "explore refused:", "explore failed:"];
@@ -672,6 +672,7 @@ mod tests {
             "gdb-scripts/mapscope.py",
             "lldb-scripts/mapscope.py",
             "python/mapscope_core/commands.py",
+            "python/mapscope_core/explore/__init__.py",
         ] {
             assert!(
                 names.contains(&needed),
