@@ -104,9 +104,15 @@ ROWS=(
     echo "| Debugger | Approach | Wall time, median of $REPS (s) | Stops seen | Wanted events | Stops per wanted event | Breakpoint hits evaluated | Cost per hit (µs) |"
     echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
 } >"$rows"
-verdicts=()
+verdicts=() c_stops=()
 for row in "${ROWS[@]}"; do
     IFS='|' read -r debugger mode label hits <<<"$row"
+    if [ "$PROGRAM" = go ] && [ "$debugger|$mode" = "lldb|python" ]; then
+        # lldb 16 cannot read a Go variable in a callback (no Go support); mapscope's own reading
+        # of the parameter in a callback is what its (b) and (c) rows do.
+        echo "| lldb | $label | - | - | - | - | - | n/a: lldb cannot read Go variables |" | tee -a "$rows"
+        continue
+    fi
     times=()
     for _ in $(seq "$REPS"); do run "$debugger" "$mode"; times+=("$T"); done
     raw+=$'\n'"$debugger $mode: $(grep ^bench-result "$log") times=${times[*]}"
@@ -123,10 +129,11 @@ for row in "${ROWS[@]}"; do
         # (c)'s stops are the wanted events: check them against the independent count.
         [ "$stops" = "$wanted" ] || echo "warning: $debugger (c) stopped $stops times, the count run saw $wanted evacuations" >&2
         ratio=$(per "$stops" "$wanted")
+        c_stops+=("$stops under $debugger")
         verdicts+=("$debugger: $ratio ($(awk -v r="$ratio" 'BEGIN { print (r <= 1.1 ? "met" : "missed") }'))")
     fi
 done
-verdict=$(IFS=', '; echo "${verdicts[*]}")
+verdict=$(IFS=,; echo "${verdicts[*]}" | sed 's/,/, /g')
 echo "(c) stops per wanted event, target 1.1: $verdict"
 
 {
@@ -140,7 +147,7 @@ echo "(c) stops per wanted event, target 1.1: $verdict"
     echo
     echo "- Wanted events: the real evacuations of old bucket $BUCKET, counted by a separate run whose"
     echo "  Python breakpoint at the \`evacuate-start\` probe reads \`oldbucket\` through DWARF (not the"
-    echo "  profile's stack slot) and never stops: $wanted, and (c) stopped $stops times."
+    echo "  profile's stack slot) and never stops: $wanted; (c) stopped $(IFS=,; echo "${c_stops[*]}" | sed 's/,/, /g') times."
     echo "- Breakpoint hits evaluated: every time the program reached a breakpoint, including the"
     echo "  hits the condition rejected (a debugger's own hit count only counts stops): for (a) the calls of"
     echo "  \`stop()\` or the callback, for (b) and (c) the executions of the entry and of the probe, counted"
@@ -151,6 +158,11 @@ echo "(c) stops per wanted event, target 1.1: $verdict"
     echo "  $((entry_wanted - wanted)) of those calls find bucket $BUCKET done; (a) and (b) stop there too, (c) does not."
     echo "  The probe still traps once per real evacuation of any bucket ($probe_calls: every old bucket of"
     echo "  every doubling), and each trap costs a ptrace round trip even when the condition rejects it."
+    if [ "$PROGRAM" = go ]; then
+        echo "- lldb 16 cannot evaluate an expression in a Go frame (it has no Go type system), so mapscope"
+        echo "  checks (b)'s and (c)'s conditions in a Python breakpoint callback: every hit is a stop, a"
+        echo "  callback and a resume inside lldb, which the cost per hit shows beside gdb's."
+    fi
     echo
     echo "Command: \`bench/breakpoints.sh $BUCKET $REPS $PROGRAM\`."
     echo "Machine: $MACHINE."
