@@ -111,14 +111,23 @@ def test_bad_input_is_one_line_and_status_2(args, message):
 
 
 @pytest.mark.parametrize("debugger", ["gdb", "lldb"])
-def test_a_go_program_is_refused_not_searched_wrongly(tmp_path, debugger):
+def test_two_go_writers_race_is_found_and_a_go_program_needs_its_map_type(tmp_path, debugger):
     need(debugger)
     if not (TARGET / "go-concurrent-writes").exists():
         missing("the Go fixtures are not built")
-    # The replay scenario's program, threads and gate, without its steps.
-    text = (REPO / "fixtures" / "scenarios" / "go" / "concurrent-writes.toml").read_text()
+    status, stdout, stderr = explore(
+        EXPLORE / "go-concurrent-writes.toml", "--debugger", debugger, "--until", "concurrent map writes"
+    )
+    assert status == 1, stdout + stderr
+    assert "fatal error: concurrent map writes, detected by writer-" in stdout
+    assert (
+        "shortest schedule: 1 preemption, 2 steps: writer-1 until probe writer-set-writing, writer-2 until fatal"
+        in (stdout)
+    )
+    # Without the map type, the runtime's own maps would be searched too: refused.
+    text = (EXPLORE / "go-concurrent-writes.toml").read_text()
     scenario = tmp_path / "go-writers.toml"
-    scenario.write_text(text[: text.index("[[step]]")])
+    scenario.write_text(text[: text.index("[explore]")])
     status, stdout, stderr = explore(scenario, "--debugger", debugger)
     assert status == 2, stdout + stderr
-    assert "explore does not search Go programs yet" in stdout
+    assert 'on a Go program, name the map type to search in the scenario: [explore] type = "map[K]V"' in stdout

@@ -111,6 +111,14 @@ class DebuggerExecutor:
         adapter = self.adapter
         # A Go program's own runtime threads run freely meanwhile, as in a replay.
         self.free = profile.runtime is not None
+        # Points only on maps of one type: the runtime's own maps (Go's environment, say) are
+        # not the race under search, and their points only lengthen every run.
+        map_type = None
+        if scen.explore.get("type"):
+            try:
+                map_type = profile.map_type(scen.explore["type"])
+            except MapscopeError as e:
+                raise BadInput(f"scenario {scen.name}, [explore] type: {e}") from None
         self.points = {}  # breakpoint number -> (kind, name, role, bucket parameter names or ())
         self.breakpoints = []
         try:
@@ -120,9 +128,23 @@ class DebuggerExecutor:
             self.breakpoints += sorted(self.fatal_bps)
             for kind, name in targets:
                 sites = target.role_sites(name) if kind == "role" else target.probe_sites(name)
+                conditions = {}
+                if map_type is not None:
+                    role, probe = (name, None) if kind == "role" else (None, name)
+                    try:
+                        placed = target.conditional_sites(role, probe, map_type=map_type, unplaced=[])
+                    except MapscopeError:
+                        placed = None  # not filterable here: every site stays a point
+                    if placed is not None:
+                        conditions = {site.address: cond for site, cond in placed}
+                        # gomap: only the copies made for the type; Go: a condition on its
+                        # descriptor where it can be read, every other site unfiltered.
+                        kept = {site.address for site, _ in placed}
+                        if profile.runtime is None:
+                            sites = [s for s in sites if s[0].address in kept]
                 every = all(fn.param("oldbucket", "bucket") for _, fn, _ in sites)
                 for site, fn, _ in sites:
-                    number = adapter.set_breakpoint(site)
+                    number = adapter.set_breakpoint(site, conditions.get(site.address))
                     adapter.enable_breakpoint(number, False)
                     names = ("oldbucket", "bucket") if every else ()
                     self.points[number] = (kind, name, fn.role, names)

@@ -40,7 +40,10 @@ def scenario_text(scen, steps, expect, description):
     )
     if scen.env:
         lines.append(f"env = {_toml(scen.env)}")
+    map_type = scen.explore.get("type")
     for step in steps:
+        if map_type and step["until"].split(" ")[0] in ("role", "probe"):
+            step = {**step, "type": map_type}  # the points of the search were on this type only
         lines += ["", "[[step]]"] + [f"{k} = {_toml(v)}" for k, v in step.items()]
     if expect:
         lines += ["", "[expect]"] + [f"{k} = {_toml(v)}" for k, v in expect.items()]
