@@ -383,6 +383,12 @@ class GdbAdapter(Adapter):
             return waiting
 
         def resume():
+            # A stop that gdb reported after the driver looked (it runs on gdb's thread, as
+            # this does) is taken first, and its thread stays stopped: resuming it here would
+            # let a thread the core believes at its gate run on (seen as a gathered writer that
+            # ran its writes and ended before its step: about 1 gdb replay in 400).
+            if not _STOPS.stops.empty():
+                return
             for thread in gdb.selected_inferior().threads():
                 number = thread.num
                 if not thread.is_valid() or not thread.is_stopped() or number in held:
