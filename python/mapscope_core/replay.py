@@ -188,16 +188,23 @@ class Engine:
         self.fatal_bps = {adapter.set_breakpoint(site) for site, _, _ in target.role_sites("fatal")}
         self.all_breakpoints += [*sorted(self.gates), *self.fatal_bps]
         self.step_bps = []
-        for step in self.scenario.steps:
+        for index, step in enumerate(self.scenario.steps, start=1):
             numbers = set()
             t = step.target
             if t.kind in ("role", "probe"):
                 role, probe = (None, t.name) if t.kind == "probe" else (t.name, None)
                 map_type = target.require_profile().map_type(step.map_type) if step.map_type else None
-                for site, cond in target.conditional_sites(role, probe, None, step.bucket, step.growing, map_type):
+                unplaced = []
+                sites = target.conditional_sites(role, probe, None, step.bucket, step.growing, map_type, unplaced)
+                for site, cond in sites:
                     number = adapter.set_breakpoint(site, cond)
                     adapter.enable_breakpoint(number, False)
                     numbers.add(number)
+                if unplaced:
+                    # A function copy where the filter's parameter cannot be read there (the
+                    # runtime's optimised code): the step cannot stop in it, and says so.
+                    where = ", ".join(sorted({site.function for site, _ in unplaced}))
+                    self.emit("note", text=f"step {index}: {t.describe()} is not watched in {where}")
             self.step_bps.append(numbers)
             self.all_breakpoints += sorted(numbers)
 
