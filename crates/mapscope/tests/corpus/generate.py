@@ -6,7 +6,10 @@ Each file is small and deterministic. Run from this directory:
 Files found by the fuzzer (fuzz/artifacts) that once crashed mapscope are copied
 here by hand with a name starting with `fuzz-`.
 """
-import struct, zlib
+
+import struct
+import zlib
+
 
 def elf(sections, shoff_override=None, shstrndx_override=None, truncate=None, size_override=None):
     """A minimal little-endian ELF64 x86-64 executable with the given sections
@@ -22,7 +25,7 @@ def elf(sections, shoff_override=None, shstrndx_override=None, truncate=None, si
     body = b""
     placed = []
     base = 64
-    for (name, typ, flags, data), noff in zip(sections, offs):
+    for (_name, typ, flags, data), noff in zip(sections, offs, strict=True):
         placed.append((noff, typ, flags, base + len(body), len(data)))
         body += data
         body += b"\0" * (-len(body) % 8)
@@ -47,6 +50,7 @@ def elf(sections, shoff_override=None, shstrndx_override=None, truncate=None, si
         out = out[:truncate]
     return out
 
+
 SHF_COMPRESSED = 0x800
 abbrev = bytes([1, 0x11, 0, 0x03, 0x08, 0, 0, 0])  # CU, no children, DW_AT_name string
 good_cu_body = struct.pack("<HIB", 4, 0, 8) + bytes([1]) + b"x.c\0"
@@ -62,49 +66,74 @@ files = {
     "elf-bad-shstrndx.bin": elf([(".debug_info", 1, 0, good_cu)], shstrndx_override=77),
     "elf-no-sections-table.bin": elf([(".debug_info", 1, 0, good_cu)], truncate=120),
     "elf-no-debug.bin": elf([(".text", 1, 6, b"\xc3" * 16)]),
-    "elf-debug-info-garbage.bin": elf([
-        (".debug_abbrev", 1, 0, abbrev),
-        (".debug_info", 1, 0, b"\xff\xff\xff\xff" + b"\x41" * 60),
-    ]),
-    "elf-debug-info-bad-abbrev.bin": elf([
-        (".debug_abbrev", 1, 0, bytes([1, 0x11, 0, 0x03, 0x7f, 0, 0, 0])),  # unknown form 0x7f
-        (".debug_info", 1, 0, good_cu),
-    ]),
-    "elf-debug-info-unit-past-end.bin": elf([
-        (".debug_abbrev", 1, 0, abbrev),
-        (".debug_info", 1, 0, struct.pack("<I", 4000) + good_cu_body),
-    ]),
-    "elf-compressed-garbage.bin": elf([
-        (".debug_abbrev", 1, 0, abbrev),
-        (".debug_info", 1, SHF_COMPRESSED, struct.pack("<IIQQ", 1, 0, 64, 1) + b"not zlib at all"),
-    ]),
-    "elf-compressed-huge-size.bin": elf([
-        (".debug_abbrev", 1, 0, abbrev),
-        (".debug_info", 1, SHF_COMPRESSED, struct.pack("<IIQQ", 1, 0, 1 << 60, 1) + zlib.compress(good_cu)),
-    ]),
+    "elf-debug-info-garbage.bin": elf(
+        [
+            (".debug_abbrev", 1, 0, abbrev),
+            (".debug_info", 1, 0, b"\xff\xff\xff\xff" + b"\x41" * 60),
+        ]
+    ),
+    "elf-debug-info-bad-abbrev.bin": elf(
+        [
+            (".debug_abbrev", 1, 0, bytes([1, 0x11, 0, 0x03, 0x7F, 0, 0, 0])),  # unknown form 0x7f
+            (".debug_info", 1, 0, good_cu),
+        ]
+    ),
+    "elf-debug-info-unit-past-end.bin": elf(
+        [
+            (".debug_abbrev", 1, 0, abbrev),
+            (".debug_info", 1, 0, struct.pack("<I", 4000) + good_cu_body),
+        ]
+    ),
+    "elf-compressed-garbage.bin": elf(
+        [
+            (".debug_abbrev", 1, 0, abbrev),
+            (".debug_info", 1, SHF_COMPRESSED, struct.pack("<IIQQ", 1, 0, 64, 1) + b"not zlib at all"),
+        ]
+    ),
+    "elf-compressed-huge-size.bin": elf(
+        [
+            (".debug_abbrev", 1, 0, abbrev),
+            (".debug_info", 1, SHF_COMPRESSED, struct.pack("<IIQQ", 1, 0, 1 << 60, 1) + zlib.compress(good_cu)),
+        ]
+    ),
     # gimli describes this one on two lines; mapscope must say it on one.
-    "elf-abbrev-tag-zero.bin": elf([
-        (".debug_abbrev", 1, 0, bytes([1, 0x00, 0, 0x03, 0x08, 0, 0, 0])),
-        (".debug_info", 1, 0, good_cu),
-    ]),
+    "elf-abbrev-tag-zero.bin": elf(
+        [
+            (".debug_abbrev", 1, 0, bytes([1, 0x00, 0, 0x03, 0x08, 0, 0, 0])),
+            (".debug_info", 1, 0, good_cu),
+        ]
+    ),
     # Nothing is compressed: the error must say the section runs past the end of the file.
-    "elf-section-past-eof.bin": elf([
-        (".debug_abbrev", 1, 0, abbrev),
-        (".debug_info", 1, 0, good_cu),
-    ], size_override={1: 0x10000}),
+    "elf-section-past-eof.bin": elf(
+        [
+            (".debug_abbrev", 1, 0, abbrev),
+            (".debug_info", 1, 0, good_cu),
+        ],
+        size_override={1: 0x10000},
+    ),
     # A struct whose DW_FORM_strp name points past the end of .debug_str: damage,
     # not "no struct type matches" (offsets and profile say so; the file has no
     # functions or lines for symbols and lines to find).
-    "elf-strp-past-debug-str.bin": elf([
-        (".debug_abbrev", 1, 0, bytes([1, 0x11, 1, 0, 0, 2, 0x13, 0, 0x03, 0x0e, 0x0b, 0x0b, 0, 0, 0])),
-        (".debug_info", 1, 0, (lambda body: struct.pack("<I", len(body)) + body)(
-            struct.pack("<HIB", 4, 0, 8) + bytes([1, 2]) + struct.pack("<I", 0x100) + bytes([8, 0]))),
-        (".debug_str", 1, 0, b"x\0"),
-    ]),
-    "elf-minimal-valid-dwarf.bin": elf([
-        (".debug_abbrev", 1, 0, abbrev),
-        (".debug_info", 1, 0, good_cu),
-    ]),
+    "elf-strp-past-debug-str.bin": elf(
+        [
+            (".debug_abbrev", 1, 0, bytes([1, 0x11, 1, 0, 0, 2, 0x13, 0, 0x03, 0x0E, 0x0B, 0x0B, 0, 0, 0])),
+            (
+                ".debug_info",
+                1,
+                0,
+                (lambda body: struct.pack("<I", len(body)) + body)(
+                    struct.pack("<HIB", 4, 0, 8) + bytes([1, 2]) + struct.pack("<I", 0x100) + bytes([8, 0])
+                ),
+            ),
+            (".debug_str", 1, 0, b"x\0"),
+        ]
+    ),
+    "elf-minimal-valid-dwarf.bin": elf(
+        [
+            (".debug_abbrev", 1, 0, abbrev),
+            (".debug_info", 1, 0, good_cu),
+        ]
+    ),
 }
 
 for name, data in files.items():
