@@ -80,8 +80,8 @@ test-python: build
 lint: lint-go
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	ruff check python gdb-scripts lldb-scripts bench
-	ruff format --check python gdb-scripts lldb-scripts bench
+	ruff check .
+	ruff format --check .
 
 # gofmt and go vet over the fixtures/go module (mapbench and mapdiff included).
 ifeq ($(GO_FOUND),)

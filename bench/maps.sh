@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Map operations: insert and lookup of N int64 keys (default 1e6) in gomap::Map, std HashMap
-# and Go 1.19's map[int64]int64, run side by side. Prints a Markdown table and writes it into
-# docs/BENCHMARKS.md, section "Map operations".
+# Map operations: insert and lookup of N int64 keys (default 1e6), then of N string keys (their
+# decimal text), in gomap::Map, std HashMap and Go 1.19's map[int64]int64 / map[string]int64,
+# run side by side. Prints a Markdown table and writes it into docs/BENCHMARKS.md, section
+# "Map operations".
 #
 # usage: bench/maps.sh [N] [REPS]     (defaults 1000000 and 7; GO=/path/to/go for Go 1.19)
 set -euo pipefail
@@ -34,13 +35,18 @@ best() { # name op field
 table=$(
     echo "| Operation | gomap (ns/op) | Go 1.19 map (ns/op) | gomap / Go | std HashMap, SipHash (ns/op) | std HashMap, gomap's hash (ns/op) |"
     echo "| --- | --- | --- | --- | --- | --- |"
-    for op in insert lookup; do
+    for op in insert lookup insert-str lookup-str; do
         g=$(best gomap "$op" median_ns)
         go=$(best go-map "$op" median_ns)
         sip=$(best std-siphash "$op" median_ns)
         gh=$(best std-gohash "$op" median_ns)
+        [ -n "$g" ] && [ -n "$go" ] || die "no '$op' line from map-bench or mapbench"
         ratio=$(awk -v a="$g" -v b="$go" 'BEGIN { printf "%.2f", a / b }')
-        echo "| $op | $g | $go | ${ratio}x | $sip | $gh |"
+        case $op in
+        *-str) label="${op%-str}, string" ;;
+        *) label="$op, int64" ;;
+        esac
+        echo "| $label | $g | $go | ${ratio}x | $sip | $gh |"
     done
 )
 echo "$table"
@@ -52,13 +58,15 @@ echo "gomap / Go worst ratio ${worst}x: target 1.25x $verdict"
     echo "## Map operations"
     echo
     echo "Insert, then look up, $N \`int64\` keys (a fixed splitmix64 sequence, no size hint, a fresh"
-    echo "map per repetition; lookups are \`v := m[k]\`, summed). Each program runs $REPS repetitions,"
-    echo "twice, alternating; the table shows the best median ns/op of each."
+    echo "map per repetition; lookups are \`v := m[k]\`, summed), then $N string keys, the decimal"
+    echo "text of the same numbers (mostly 18 to 20 bytes), made before the timing. Each program runs"
+    echo "$REPS repetitions, twice, alternating; the table shows the best median ns/op of each."
     echo
-    echo "- gomap: \`gomap::Map<i64, i64>\` (\`insert\` → \`assign_fast64\`, \`get_or_zero\` → \`access1_fast64\`), \`target/release/map-bench\`."
-    echo "- Go 1.19: \`map[int64]int64\`, \`fixtures/go/mapbench\` built with $("$GO" version | cut -d' ' -f3)."
-    echo "- std HashMap with its default SipHash-1-3, and with gomap's hash function (\`gomap::hash_u64\`"
-    echo "  through a \`BuildHasher\`) to compare the tables rather than the hashers."
+    echo "- gomap: \`gomap::Map<i64, i64>\` (\`insert\` → \`assign_fast64\`, \`get_or_zero\` → \`access1_fast64\`)"
+    echo "  and \`gomap::Map<&'static str, i64>\` (\`assign_faststr\`, \`access1_faststr\`), \`target/release/map-bench\`."
+    echo "- Go 1.19: \`map[int64]int64\` and \`map[string]int64\`, \`fixtures/go/mapbench\` built with $("$GO" version | cut -d' ' -f3)."
+    echo "- std HashMap with its default SipHash-1-3, and with gomap's hash function (\`gomap::hash_u64\`,"
+    echo "  \`gomap::hash_bytes\` through a \`BuildHasher\`) to compare the tables rather than the hashers."
     echo
     echo "Command: \`bench/maps.sh $N $REPS\` (also \`make bench\`)."
     echo "Machine: $MACHINE."

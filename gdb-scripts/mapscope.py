@@ -17,4 +17,4 @@ for _path in (_here, _os.path.join(_os.path.dirname(_here), "python")):
     if _path not in _sys.path:
         _sys.path.insert(0, _path)
 
-from mapscope_gdb import replay_main  # noqa: E402,F401  (importing installs the commands)
+from mapscope_gdb import explore_main, replay_main  # noqa: E402,F401  (importing installs the commands)

@@ -25,6 +25,7 @@ from mapscope_core.adapter import C_WORDS, Adapter, Frame, Stop, ThreadInfo, Typ
 from mapscope_core.commands import COMMANDS, Commands  # noqa: E402
 from mapscope_core.errors import one_line  # noqa: E402
 from mapscope_core.printer import MapPrinter  # noqa: E402
+from mapscope_core.replay import start_quietly  # noqa: E402
 from mapscope_core.typenames import printer_wants  # noqa: E402
 
 _REGISTERS = ("rip", "rsp", "rbp", "rax", "rbx", "rcx", "rdx", "rsi", "rdi") + tuple(f"r{i}" for i in range(8, 16))
@@ -709,10 +710,30 @@ def replay_main(scenario_path, transcript_file=None, bless=False):
 
 def _start_driver(function):
     """Runs ``function`` on a thread of its own while gdb's thread returns to its event loop.
-    The new thread blocks the signals gdb's thread must receive (SIGCHLD, SIGINT)."""
-    signals = {signal.SIGCHLD, signal.SIGINT}
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
-    try:
-        threading.Thread(target=function, name="mapscope-replay", daemon=True).start()
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+    The new thread blocks every signal: gdb's thread must receive them (SIGCHLD, SIGINT)."""
+    start_quietly(threading.Thread(target=function, name="mapscope-replay", daemon=True))
+
+
+def explore_main(scenario_path, options="{}"):
+    """Batch entry point of ``mapscope explore``: searches the schedules of a scenario without
+    steps (options: the core's JSON, mapscope_core.explore.Options), prints progress lines and
+    the account, and quits gdb with 0 (nothing failed), 1 (failures found) or 2 (bad input)."""
+    from mapscope_core import explore
+
+    gdb.execute("set confirm off")
+    gdb.execute("set pagination off")
+    target = COMMANDS_OF_SESSION.target
+
+    def search():
+        def say(line):
+            _on_gdb(print, line, flush=True)
+
+        status, text = explore.batch(target, scenario_path, options, "gdb", out=say)
+        say(text)
+        _on_gdb(gdb.execute, f"quit {status}")
+
+    # A Go program is searched in non-stop mode, as replay_main says.
+    if COMMANDS_OF_SESSION.replays_free(scenario_path):
+        _start_driver(search)
+    else:
+        search()

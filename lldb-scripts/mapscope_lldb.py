@@ -28,13 +28,15 @@ _KINDS = {
     lldb.eTypeClassUnion: "struct",
     lldb.eTypeClassReference: "reference",
 }
-#: Where programs leave, and the register that holds the exit status there: the first integer
-#: argument (the SysV C ABI for libc's _exit, Go's register ABI for runtime.exit). lldb-server
-#: 16 resumes a process thread by thread; a thread resumed first that exits the process kills
-#: the others before they are resumed, and lldb then loses the exit status ("lost connection",
-#: -1), a few runs in a hundred. The adapter stops at these functions, notes the status, and
-#: goes on; the status is used only when lldb has lost its own.
-_EXIT_PATHS = {"_exit": "rdi", "runtime.exit": "rax"}
+#: Where programs leave, and where the exit status is there: in a register, or in memory at a
+#: register plus an offset. libc's _exit takes it as its first integer argument (rdi, the SysV
+#: C ABI); Go's runtime.exit is assembly on Go's stack ABI (ABI0, the .abi0 symbol), whose
+#: first argument is the word above the return address. lldb-server 16 resumes a process
+#: thread by thread; a thread resumed first that exits the process kills the others before
+#: they are resumed, and lldb then loses the exit status ("lost connection", -1), a few runs in
+#: a hundred. The adapter stops at these functions, notes the status, and goes on; the status
+#: is used only when lldb has lost its own.
+_EXIT_PATHS = {"_exit": ("rdi", None), "runtime.exit.abi0": ("rsp", 8)}
 #: lldb's states in which the process is gone.
 _GONE = (lldb.eStateExited, lldb.eStateDetached, lldb.eStateInvalid, lldb.eStateUnloaded)
 
@@ -414,8 +416,8 @@ class LldbAdapter(Adapter):
 
     def _watch_exit_paths(self):
         # Set before the program runs: libc's _exit resolves when libc is loaded.
-        for function, register in _EXIT_PATHS.items():
-            self._exit_breakpoints[self._target.BreakpointCreateByName(function).GetID()] = register
+        for function, place in _EXIT_PATHS.items():
+            self._exit_breakpoints[self._target.BreakpointCreateByName(function).GetID()] = place
         self._exit_code = None
 
     def _at_exit_path(self, stop):
@@ -423,9 +425,12 @@ class LldbAdapter(Adapter):
         numbers = [n for n in stop.breakpoints if n in self._exit_breakpoints]
         if stop.kind != "breakpoint" or not numbers or len(numbers) != len(stop.breakpoints):
             return False
-        register = self._exit_breakpoints[numbers[0]]
+        register, offset = self._exit_breakpoints[numbers[0]]
         try:
-            self._exit_code = self.frame_registers(stop.thread, 0, [register])[register] & 0xFF
+            value = self.frame_registers(stop.thread, 0, [register])[register]
+            if offset is not None:
+                value = int.from_bytes(self.read_memory(value + offset, 4), "little")
+            self._exit_code = value & 0xFF
         except MapscopeError:
             pass
         return True
@@ -448,6 +453,11 @@ class LldbAdapter(Adapter):
             and (ran is None or t.GetIndexID() in ran or t.GetIndexID() not in before)
         ]
         stops = {t.GetIndexID(): _stop_of(process, t) for t in fresh}
+        # An exit path's status is noted now, whichever stop is returned: a thread left
+        # pending may be resumed past it with the others, and the status would be lost.
+        exits = {n: stops.pop(n) for n in list(stops) if self._at_exit_path(stops[n])}
+        if not stops and exits:
+            return exits[min(exits)]
         if not stops:
             return Stop("other", prefer or _selected(process))
         number = prefer if prefer in stops else _selected(process) if _selected(process) in stops else min(stops)
@@ -740,5 +750,17 @@ def replay_main(debugger, scenario_path, transcript_file=None, bless=False):
     """Batch entry point: replays one scenario; returns 0 (pass) or 1 (fail) after printing the
     account. ``hmap replay`` in ``lldb -b`` does the same with lldb's exit status."""
     status, text = commands_of(debugger).batch_replay(scenario_path, transcript_file, bless)
+    print(text, flush=True)
+    return status
+
+
+def explore_main(debugger, scenario_path, options="{}"):
+    """Batch entry point of ``mapscope explore``: searches the schedules of a scenario without
+    steps, prints progress lines and the account; returns 0 (nothing failed), 1 (failures
+    found) or 2 (bad input)."""
+    from mapscope_core import explore
+
+    target = commands_of(debugger).target
+    status, text = explore.batch(target, scenario_path, options, "lldb", out=lambda line: print(line, flush=True))
     print(text, flush=True)
     return status

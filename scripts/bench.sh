@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --workspace -q
 cargo build --workspace --release -q
-for script in bench/maps.sh bench/failure-rates.sh bench/go-fixtures.sh bench/breakpoints.sh bench/replay.sh \
+for script in bench/maps.sh bench/failure-rates.sh bench/go-fixtures.sh bench/breakpoints.sh bench/replay.sh bench/explore.sh \
+    bench/catch_fatal.sh bench/stop_with_bigmap.sh \
     crates/mapscope/bench/bench.sh; do
     if [ -f "$script" ]; then
         echo "== $script" >&2

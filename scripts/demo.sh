@@ -2,7 +2,7 @@
 # `make demo`: build, profile the ghost-read fixture, and replay the ghost read under gdb and
 # under lldb: a reader reports a present key as missing while a writer's growth work is half-way
 # through evacuating the reader's bucket. Go's map does this silently; the replay makes it happen on
-# every run and shows each step.
+# every run and shows each step. It ends with a picture of the replay (mapscope report).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,4 +47,9 @@ else
     echo "the gdb and lldb transcripts differ: diff $out/ghost-read.gdb.jsonl $out/ghost-read.lldb.jsonl"
     status=1
 fi
+
+step "the picture: mapscope report $out/ghost-read.gdb.jsonl -o $out/ghost-read.html"
+target/debug/mapscope report "$out/ghost-read.gdb.jsonl" -o "$out/ghost-read.html" >/dev/null || status=$?
+echo "the ghost read, drawn (one lane per thread, the map at each stop, old bucket 0 slot by slot):"
+echo "  $(realpath "$out/ghost-read.html")"
 exit $status

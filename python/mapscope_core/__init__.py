@@ -21,6 +21,8 @@ Modules, each with one job:
 - :mod:`printer`       the map printer: summary and lazy children, and ``hmap print``'s text
 - :mod:`commands`      the ``hmap`` command table, its handlers and the stop reports
 - :mod:`scenario`      replay scenarios; :mod:`replay` the engine; :mod:`transcript` its record
+- :mod:`explore`       the search for failing interleavings (``mapscope explore``) on the engine
+- :mod:`report`        a transcript drawn as an HTML page or SVG (``mapscope report``)
 """
 
 from .errors import MapscopeError

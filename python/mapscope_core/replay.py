@@ -18,17 +18,26 @@ that holds no addresses and no debugger text, so gdb and lldb write the same byt
 """
 
 import os
+import signal
 import tempfile
 import threading
 import time
 
-from .adapter import Site
+from .adapter import Site, Stop
 from .errors import BadInput, MapscopeError
 
 #: The gate of the gomap fixtures (fixtures/src/lib.rs): every racing thread calls it first.
 GOMAP_GATE = "fixtures::StartLine::wait"
 #: Stops one step may pass over before the engine gives up on it.
 MAX_STOPS_PER_STEP = 20000
+#: The C library function every thread calls as it ends (glibc's start_thread calls it after
+#: the thread's function returns, and exit() calls it first): where an ``exit`` step sees its
+#: thread end. lldb reports no stop when one thread of a held process ends; this is one.
+THREAD_END = "__call_tls_dtors"
+#: Where a program that calls exit() ends, after its exit handlers (its output is flushed).
+EXIT_CALL = "_exit"
+#: Signals the debuggers stop with when they are interrupted, as opposed to a crash.
+INTERRUPTS = ("SIGINT", "SIGSTOP", "SIGTRAP")
 
 
 class ReplayError(MapscopeError):
@@ -52,6 +61,12 @@ class Engine:
         self.watch = None  # the oldbuckets Watch, once set
         self.header = None  # (address, map type) of the map the schedule works on
         self.all_breakpoints = []  # everything the engine set, deleted at the end
+        self.thread_end = None  # the THREAD_END breakpoint, for 'exit' steps
+        if not scenario.steps:
+            raise BadInput(
+                f"scenario {scenario.name} has no steps: it is an input for 'mapscope explore', "
+                "which searches its schedules; replay needs at least one [[step]]"
+            )
         self._check_targets()
         # A Go program's runtime has threads of its own (sysmon, idle Ms, GC workers): they
         # run freely while the scenario's threads are held, or a held goroutine would block the
@@ -71,6 +86,8 @@ class Engine:
                 self._breakpoints()
                 stop = self.adapter.launch(scenario.args, env, stdout, free=self.free)
                 stop = self._gather(stop)
+                if not stop.ended and any(s.target.kind == "exit" for s in scenario.steps):
+                    self.thread_end = self.set_thread_end()
                 for number, step in enumerate(scenario.steps, start=1):
                     if stop.ended or self.fatal:
                         break
@@ -92,6 +109,48 @@ class Engine:
         failures = check(scenario, self.events)
         self.emit("outcome", result="fail" if failures else "pass", failures=failures)
         return self.events
+
+    def set_thread_end(self):
+        """A breakpoint where threads end (after the C library is loaded), or None."""
+        try:
+            number = self.adapter.set_breakpoint(Site(0, THREAD_END, 0, at_entry=True))
+        except MapscopeError:
+            return None  # not glibc: gdb still sees threads end, lldb only at the time limit
+        self.all_breakpoints.append(number)
+        return number
+
+    def process_exiting(self, number):
+        """Whether thread ``number``, stopped at THREAD_END, is ending the whole program (it is
+        inside exit()) rather than only itself."""
+        for t in self.adapter.threads(with_frames=True):
+            if t.number == number:
+                return any("exit_handlers" in f.function or f.function in ("exit", "__GI_exit") for f in t.frames)
+        return False
+
+    def finish_exit(self, number):
+        """Thread ``number`` is inside exit(): it runs alone to EXIT_CALL, whose argument is the
+        exit status, and the program is ended there. Letting it end by itself while the other
+        threads are held would leave gdb's scheduler-locking on, and gdb's next 'run' would
+        never start the program."""
+        try:
+            bp = self.adapter.set_breakpoint(Site(0, EXIT_CALL, 0, at_entry=True))
+        except MapscopeError:
+            bp = None
+        try:
+            for _ in range(MAX_STOPS_PER_STEP):
+                self._check_time("waiting for the program to exit")
+                stop = self.adapter.resume(number)
+                if stop.ended or bp is None:
+                    return stop
+                if bp in stop.breakpoints and stop.thread == number:
+                    threads = self.adapter.threads(with_registers=True)
+                    regs = next((t.registers for t in threads if t.number == number), {})
+                    self.adapter.kill()
+                    return Stop("exited", exit_status=regs.get("rdi", 0) & 0xFF)
+        finally:
+            if bp is not None:
+                self.adapter.delete_breakpoints([bp])
+        raise ReplayError("the program did not exit")
 
     def _check_targets(self):
         """Refuses, as bad input, a step whose role or probe this program does not have."""
@@ -117,7 +176,7 @@ class Engine:
 
     def _breakpoints(self):
         target, adapter = self.target, self.adapter
-        self.gates = {adapter.set_breakpoint(Site(0, name, 0)) for name in self._gates()}
+        self.gates = {adapter.set_breakpoint(Site(0, name, 0, at_entry=not self.free)) for name in self._gates()}
         self.fatal_bps = {adapter.set_breakpoint(site) for site, _, _ in target.role_sites("fatal")}
         self.all_breakpoints += [*sorted(self.gates), *self.fatal_bps]
         self.step_bps = []
@@ -193,6 +252,8 @@ class Engine:
             return self._step_return(number, step, thread)
         if t.kind == "end":
             return self._step_end(number, step)
+        if t.kind == "exit":
+            return self._step_exit(number, step, thread)
         wanted = self.step_bps[number - 1]
         for bp in wanted:
             self.adapter.enable_breakpoint(bp, True)
@@ -215,6 +276,9 @@ class Engine:
                 if stop.thread == thread.number and wanted & set(stop.breakpoints):
                     self._record_stop(number, step, thread)
                     return stop
+                if stop.thread == thread.number and self.thread_end in stop.breakpoints:
+                    if not self.process_exiting(thread.number):
+                        raise ReplayError(f"step {number}: {step.thread} ended before it reached {step.describe()}")
                 self._passing(stop)
         finally:
             for bp in wanted:
@@ -248,6 +312,34 @@ class Engine:
         """The numbers of the scenario's threads other than ``thread``."""
         named = self._threads_by_name()
         return {named[n].number for n in self.scenario.threads if n in named and named[n].number != thread.number}
+
+    def _step_exit(self, number, step, thread):
+        """The thread alone runs until it ends: its own end ('thread-exit'), the program's end
+        that it calls ('exit'), or a crash ('signal NAME')."""
+
+        def done(stop, reached):
+            self.emit("step", step=number, thread=step.thread, wanted="exit", reached=reached)
+            return stop
+
+        for _ in range(MAX_STOPS_PER_STEP):
+            if not any(t.number == thread.number for t in self.adapter.threads()):
+                return done(Stop("other", thread.number), "thread-exit")
+            self._check_time(f"step {number}: {step.thread} waited to exit")
+            stop = self._run_alone(thread)
+            if stop.ended:
+                return done(stop, "exit")
+            if self.fatal_bps & set(stop.breakpoints):
+                self._record_fatal(stop)
+                return stop
+            if stop.thread == thread.number:
+                if self.thread_end is not None and self.thread_end in stop.breakpoints:
+                    if not self.process_exiting(thread.number):
+                        return done(stop, "thread-exit")
+                    return done(self.finish_exit(thread.number), "exit")
+                if stop.kind == "signal" and stop.signal not in INTERRUPTS:
+                    return done(stop, f"signal {stop.signal}")
+            self._passing(stop)
+        raise ReplayError(f"step {number}: {step.thread} never exited")
 
     def _step_end(self, number, step):
         stop = self._run_out()
@@ -369,6 +461,17 @@ class Engine:
             raise ReplayError(f"time limit of {self.scenario.time_limit:g} s exceeded while {doing}")
 
 
+def start_quietly(thread):
+    """Starts a helper thread with every signal blocked in it. The debugger waits for its
+    program's events with SIGCHLD (gdb in sigsuspend): a SIGCHLD the kernel handed to a helper
+    thread instead would leave it waiting forever (gdb's own gdb.Thread does the same)."""
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+    try:
+        thread.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+
 class Watchdog:
     """Holds a replay to its time limit whatever the program does: when the limit passes while a
     resumed thread never stops (it waits for a thread that is held, it was never created), the
@@ -382,7 +485,7 @@ class Watchdog:
         self.adapter = adapter
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._watch, args=(seconds,), daemon=True)
-        self.thread.start()
+        start_quietly(self.thread)
 
     def _watch(self, seconds):
         wait = seconds

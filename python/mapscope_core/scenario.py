@@ -14,7 +14,7 @@ from pathlib import Path
 from .errors import BadInput
 
 #: What a step can run a thread to.
-TARGET_KINDS = ("role", "probe", "return", "fatal", "end")
+TARGET_KINDS = ("role", "probe", "return", "fatal", "exit", "end")
 #: The longest replay a scenario may ask for, in seconds.
 MAX_TIME_LIMIT = 3600
 _TOP_KEYS = (
@@ -28,9 +28,11 @@ _TOP_KEYS = (
     "expect",
     "watch_oldbuckets",
     "env",
+    "explore",
 )
 _STEP_KEYS = ("thread", "until", "bucket", "growing", "type", "show_bucket", "show_new_bucket", "snapshot")
 _EXPECT_KEYS = ("exit", "fatal", "fatal_thread", "output", "watch", "threads_in_roles")
+_EXPLORE_KEYS = ("points", "failure_output", "clean_exit")
 _MAX_BUCKET = 1 << 40
 
 
@@ -87,6 +89,9 @@ class Scenario:
     expect: dict
     watch_oldbuckets: bool = False
     env: dict = field(default_factory=dict)
+    #: What ``mapscope explore`` reads from the [explore] table: ``points`` (targets as in
+    #: ``until``), ``failure_output`` (output prefixes that mean a wrong result), ``clean_exit``.
+    explore: dict = field(default_factory=dict)
 
 
 def load(path):
@@ -161,9 +166,11 @@ def parse(data, path=Path("<scenario>")):
     threads = top.strings("threads")
     if not threads or len(set(threads)) != len(threads) or not all(t.strip() for t in threads):
         raise BadInput(f"{top.where}: 'threads' must name at least one thread, each once")
-    steps = data.get("step")
-    if not isinstance(steps, list) or not steps:
-        raise BadInput(f"{top.where}: needs at least one [[step]]")
+    # A scenario without steps is an explore input (threads and arguments only): the engine
+    # refuses to replay it, ``mapscope explore`` searches its schedules.
+    steps = data.get("step", [])
+    if not isinstance(steps, list):
+        raise BadInput(f"{top.where}: 'step' must be [[step]] tables")
     time_limit = data.get("time_limit", 30)
     if (
         not isinstance(time_limit, (int, float))
@@ -193,6 +200,7 @@ def parse(data, path=Path("<scenario>")):
         expect=_expect(data.get("expect", {}), threads, top.where),
         watch_oldbuckets=top.boolean("watch_oldbuckets"),
         env={k: str(v) for k, v in env.items()},
+        explore=_explore(data.get("explore", {}), top.where),
     )
 
 
@@ -226,6 +234,19 @@ def _expect(raw, threads, where):
     return expect
 
 
+def _explore(raw, where):
+    e = _Fields(raw, f"{where}: [explore]", _EXPLORE_KEYS)
+    explore = {"points": [], "failure_output": e.strings("failure_output", default=[]), "clean_exit": 0}
+    for text in e.strings("points", default=[]):
+        kind, _, name = text.strip().partition(" ")
+        if kind not in ("role", "probe") or not name.strip():
+            raise BadInput(f"{e.where}: 'points' lists 'role NAME' or 'probe NAME', not {text!r}")
+        explore["points"].append(Target(kind, name.strip()))
+    if e.has("clean_exit"):
+        explore["clean_exit"] = e.integer("clean_exit", 0, 255)
+    return explore
+
+
 def _declared(name, threads, where, key):
     if name not in threads:
         raise BadInput(f"{where}: '{key}': thread {name!r} is not one of {', '.join(threads)}")
@@ -239,7 +260,7 @@ def _step(raw, number, threads, where):
     kind, _, name = until.strip().partition(" ")
     if kind not in TARGET_KINDS or (kind in ("role", "probe")) != bool(name.strip()):
         raise BadInput(
-            f"{s.where}: 'until' must be 'role NAME', 'probe NAME', 'return', 'fatal' or 'end', not {until!r}"
+            f"{s.where}: 'until' must be 'role NAME', 'probe NAME', 'return', 'fatal', 'exit' or 'end', not {until!r}"
         )
     if s.has("show_bucket") and s.has("show_new_bucket"):
         raise BadInput(f"{s.where}: give 'show_bucket' or 'show_new_bucket', not both")

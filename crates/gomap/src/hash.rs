@@ -56,44 +56,59 @@ fn word8(bytes: &[u8], at: usize) -> u64 {
 /// longer ones are first absorbed 16 bytes at a time into the seed (48 at a time, in three
 /// independent lanes, above 48 bytes), and their last 16 bytes become `a` and `b`. The length is
 /// mixed in last, so inputs that differ only by trailing zero bytes still differ.
+///
+/// Map keys are mostly short, and a lookup waits for this hash before it can load its bucket, so
+/// inputs up to 32 bytes take a short path that inlines into the caller (one branch per size
+/// class, no loop); longer ones call [`absorb_long`].
+#[inline(always)]
 pub fn memhash_keyed(bytes: &[u8], seed: u64, hashkey: u64) -> u64 {
     let len = bytes.len();
     let mut seed = seed ^ hashkey ^ M1;
-    let (a, b) = match len {
-        0 => return seed,
-        1..=3 => {
-            // First, middle and last byte: every byte of a 1-3 byte input is covered.
-            let a = u64::from(bytes[0])
-                | u64::from(bytes[len >> 1]) << 8
-                | u64::from(bytes[len - 1]) << 16;
-            (a, 0)
+    let (a, b) = if len > 16 {
+        if len > 32 {
+            seed = absorb_long(bytes, seed);
+        } else {
+            // 17 to 32 bytes: one 16-byte round.
+            seed = mix(word8(bytes, 0) ^ M2, word8(bytes, 8) ^ seed);
         }
-        4 => (word4(bytes, 0), word4(bytes, 0)),
-        5..=7 => (word4(bytes, 0), word4(bytes, len - 4)),
-        8 => (word8(bytes, 0), word8(bytes, 0)),
-        9..=16 => (word8(bytes, 0), word8(bytes, len - 8)),
-        _ => {
-            let mut rest = bytes;
-            if rest.len() > 48 {
-                let (mut lane1, mut lane2) = (seed, seed);
-                while rest.len() > 48 {
-                    seed = mix(word8(rest, 0) ^ M2, word8(rest, 8) ^ seed);
-                    lane1 = mix(word8(rest, 16) ^ M3, word8(rest, 24) ^ lane1);
-                    lane2 = mix(word8(rest, 32) ^ M4, word8(rest, 40) ^ lane2);
-                    rest = &rest[48..];
-                }
-                seed ^= lane1 ^ lane2;
-            }
-            while rest.len() > 16 {
-                seed = mix(word8(rest, 0) ^ M2, word8(rest, 8) ^ seed);
-                rest = &rest[16..];
-            }
-            // The last 16 bytes of the whole input, overlapping bytes already absorbed when
-            // fewer than 16 are left.
-            (word8(bytes, len - 16), word8(bytes, len - 8))
-        }
+        // The last 16 bytes of the whole input, overlapping bytes already absorbed when fewer
+        // than 16 were left.
+        (word8(bytes, len - 16), word8(bytes, len - 8))
+    } else if len >= 8 {
+        // Two words, the same one for 8 bytes.
+        (word8(bytes, 0), word8(bytes, len - 8))
+    } else if len >= 4 {
+        (word4(bytes, 0), word4(bytes, len - 4))
+    } else if len > 0 {
+        // First, middle and last byte: every byte of a 1-3 byte input is covered.
+        let a =
+            u64::from(bytes[0]) | u64::from(bytes[len >> 1]) << 8 | u64::from(bytes[len - 1]) << 16;
+        (a, 0)
+    } else {
+        return seed;
     };
     mix(M5 ^ len as u64, mix(a ^ M2, b ^ seed))
+}
+
+/// The rounds of an input over 32 bytes, up to its last 16 bytes: the seed they leave.
+#[inline(never)]
+fn absorb_long(bytes: &[u8], mut seed: u64) -> u64 {
+    let mut rest = bytes;
+    if rest.len() > 48 {
+        let (mut lane1, mut lane2) = (seed, seed);
+        while rest.len() > 48 {
+            seed = mix(word8(rest, 0) ^ M2, word8(rest, 8) ^ seed);
+            lane1 = mix(word8(rest, 16) ^ M3, word8(rest, 24) ^ lane1);
+            lane2 = mix(word8(rest, 32) ^ M4, word8(rest, 40) ^ lane2);
+            rest = &rest[48..];
+        }
+        seed ^= lane1 ^ lane2;
+    }
+    while rest.len() > 16 {
+        seed = mix(word8(rest, 0) ^ M2, word8(rest, 8) ^ seed);
+        rest = &rest[16..];
+    }
+    seed
 }
 
 /// Hash of `bytes` under `seed` (Go's `memhash`, `strhash`).
@@ -145,6 +160,64 @@ mod tests {
                 let mut changed = base[..len].to_vec();
                 changed[i] ^= 0x40;
                 assert_ne!(memhash(&changed, 5), h, "length {len}, byte {i}");
+            }
+        }
+    }
+
+    /// The hash as Go's `memhashFallback` states it, one case per size class, as the reference
+    /// for the restructured [`memhash_keyed`].
+    fn reference(bytes: &[u8], seed: u64, hashkey: u64) -> u64 {
+        let len = bytes.len();
+        let mut seed = seed ^ hashkey ^ M1;
+        let (a, b) = match len {
+            0 => return seed,
+            1..=3 => {
+                let a = u64::from(bytes[0])
+                    | u64::from(bytes[len >> 1]) << 8
+                    | u64::from(bytes[len - 1]) << 16;
+                (a, 0)
+            }
+            4 => (word4(bytes, 0), word4(bytes, 0)),
+            5..=7 => (word4(bytes, 0), word4(bytes, len - 4)),
+            8 => (word8(bytes, 0), word8(bytes, 0)),
+            9..=16 => (word8(bytes, 0), word8(bytes, len - 8)),
+            _ => {
+                let mut rest = bytes;
+                if rest.len() > 48 {
+                    let (mut lane1, mut lane2) = (seed, seed);
+                    while rest.len() > 48 {
+                        seed = mix(word8(rest, 0) ^ M2, word8(rest, 8) ^ seed);
+                        lane1 = mix(word8(rest, 16) ^ M3, word8(rest, 24) ^ lane1);
+                        lane2 = mix(word8(rest, 32) ^ M4, word8(rest, 40) ^ lane2);
+                        rest = &rest[48..];
+                    }
+                    seed ^= lane1 ^ lane2;
+                }
+                while rest.len() > 16 {
+                    seed = mix(word8(rest, 0) ^ M2, word8(rest, 8) ^ seed);
+                    rest = &rest[16..];
+                }
+                (word8(bytes, len - 16), word8(bytes, len - 8))
+            }
+        };
+        mix(M5 ^ len as u64, mix(a ^ M2, b ^ seed))
+    }
+
+    #[test]
+    fn every_length_hashes_as_the_reference() {
+        let bytes: Vec<u8> = (0..300u32).map(|i| (i * 167 + 13) as u8).collect();
+        for len in 0..bytes.len() {
+            for (seed, hashkey) in [(0, HASHKEY), (7, HASHKEY), (u64::MAX, 1), (0x1234, 0x9876)] {
+                // Every alignment of the input, too.
+                for start in 0..3 {
+                    let input = &bytes[start..(start + len).min(bytes.len())];
+                    assert_eq!(
+                        memhash_keyed(input, seed, hashkey),
+                        reference(input, seed, hashkey),
+                        "length {}, start {start}, seed {seed}",
+                        input.len()
+                    );
+                }
             }
         }
     }

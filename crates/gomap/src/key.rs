@@ -58,14 +58,17 @@ pub trait MapKey: Eq + Clone {
     const NEEDS_KEY_UPDATE: bool = false;
 
     /// Stores `key` over the equal key in `slot` if [`MapKey::NEEDS_KEY_UPDATE`] (the generic
-    /// assign's update of an existing entry).
+    /// assign's update of an existing entry), and returns the key it displaced, for the runtime
+    /// to drop: an old bucket may still hold a copy of it (see `MapType::drop_key`).
     ///
     /// # Safety
     /// `slot` holds a live key equal to `key`.
     #[doc(hidden)]
-    unsafe fn update_key(slot: *mut Self, key: Self) {
+    unsafe fn update_key(slot: *mut Self, key: Self) -> Option<Self> {
         if Self::NEEDS_KEY_UPDATE {
-            drop(std::ptr::replace(slot, key));
+            Some(std::ptr::replace(slot, key))
+        } else {
+            None
         }
     }
 
@@ -240,6 +243,7 @@ impl MapKey for bool {
 /// module docs).
 impl MapKey for String {
     const NEEDS_KEY_UPDATE: bool = true;
+    #[inline]
     fn hash_with(&self, h: u64) -> u64 {
         hash::memhash(self.as_bytes(), h)
     }
@@ -249,6 +253,7 @@ impl MapKey for &'static str {
     // A borrowed pointer: nothing to drop, but Go's string header holds a pointer.
     const HAS_POINTERS: bool = true;
     const NEEDS_KEY_UPDATE: bool = true;
+    #[inline]
     fn hash_with(&self, h: u64) -> u64 {
         hash::memhash(self.as_bytes(), h)
     }
@@ -335,9 +340,12 @@ impl<T: MapKey> MapKey for Indirect<T> {
     fn hash_with(&self, h: u64) -> u64 {
         self.0.hash_with(h)
     }
-    /// Go copies the new key into the memory the slot points to; the pointer stays.
-    unsafe fn update_key(slot: *mut Self, key: Self) {
-        T::update_key(&mut *(*slot).0, *key.0);
+    /// Go copies the new key into the memory the slot points to; the pointer stays. Copies of
+    /// the slot in old buckets hold that same pointer and so see the new key: nothing refers to
+    /// the displaced one, which is dropped here.
+    unsafe fn update_key(slot: *mut Self, key: Self) -> Option<Self> {
+        drop(T::update_key(&mut *(*slot).0, *key.0));
+        None
     }
 }
 

@@ -117,6 +117,12 @@
 //!   whether overflow buckets are listed in `extra.overflow`) is known for keys
 //!   ([`MapKey::HAS_POINTERS`]) but guessed for elems: an elem that needs drop counts as holding
 //!   pointers, a plain reference (`&T`, `*const T`) does not.
+//! - Go's garbage collector frees what a removed key points to once nothing reaches it. Here a
+//!   key that owns memory (`String`, `Box`, [`Indirect`]) and is replaced by an update, deleted
+//!   or cleared while an iterator on the map is alive is kept, unused, until the last such
+//!   iterator is dropped: an old bucket the iterator walks may hold a copy of it, which the
+//!   iterator hashes and compares to find where the entry moved (Go's `mapaccessK`). Without
+//!   a live iterator it is dropped at once.
 //! - `extra.overflow` points at a `Mutex<Vec<_>>`, not at Go's slice header: racing writers must
 //!   not corrupt the Rust heap.
 //! - The bucket's elem array is named `elems`; Go's DWARF calls it `values`. mapscope's profile
@@ -341,7 +347,7 @@ impl<K, V> Drop for Map<K, V> {
         // SAFETY: `&mut self` means no other user; entries are dropped once, then the header.
         // Bucket memory is released by the heap inside `maptype`.
         unsafe {
-            runtime::drop_live_entries(self.hmap);
+            runtime::drop_live_entries(&self.maptype, self.hmap);
             drop(Box::from_raw(self.hmap));
         }
     }

@@ -2,11 +2,19 @@
 """Driver for bench.sh: runs each command BENCH_RUNS times, reports the median wall
 time and the peak RSS (from wait4's rusage), and rewrites the "DWARF inspector"
 section of docs/BENCHMARKS.md."""
-import os, platform, re, statistics, subprocess, sys, time
+
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
 
 root = sys.argv[1]
 runs = int(os.environ.get("BENCH_RUNS", "5"))
 M = os.path.join(root, "target/release/mapscope")
+
 
 def measure(cmd, n=runs):
     times, rss = [], 0
@@ -18,6 +26,7 @@ def measure(cmd, n=runs):
         rss = max(rss, ru.ru_maxrss)  # KiB on Linux
     return statistics.median(times) * 1000, rss / 1024, os.waitstatus_to_exitcode(status)
 
+
 def section_size(binary, name):
     out = subprocess.run(["readelf", "-S", "-W", binary], capture_output=True, text=True).stdout
     total = 0
@@ -27,20 +36,49 @@ def section_size(binary, name):
             total += int(m.group(2), 16)
     return total
 
+
 targets = []
 fixture = os.path.join(root, "target/debug/grow")
 if not os.path.exists(fixture):
     fixture = os.path.join(root, "target/debug/concurrent-writes")
-targets.append(("(a) fixture `%s`" % os.path.basename(fixture), fixture,
-                "gomap::runtime::Hmap<i64, i64>", "gomap::runtime::Hmap::<i64, i64>", "Hmap<i64, i64>", "Hmap",
-                "gomap::runtime::grow::hash_grow", "grow.rs:41"))
-targets.append(("(b) mapscope release", M, "mapscope::types::Layout", "mapscope::types::Layout", "Layout", "Layout",
-                "mapscope::types::render_table", "types.rs:300"))
+targets.append(
+    (
+        f"(a) fixture `{os.path.basename(fixture)}`",
+        fixture,
+        "gomap::runtime::Hmap<i64, i64>",
+        "gomap::runtime::Hmap::<i64, i64>",
+        "Hmap<i64, i64>",
+        "Hmap",
+        "gomap::runtime::grow::hash_grow",
+        "grow.rs:41",
+    )
+)
+targets.append(
+    (
+        "(b) mapscope release",
+        M,
+        "mapscope::types::Layout",
+        "mapscope::types::Layout",
+        "Layout",
+        "Layout",
+        "mapscope::types::render_table",
+        "types.rs:300",
+    )
+)
 large = os.path.join(root, "target/bench-corpus/release/mapscope-bench-corpus")
 if os.path.exists(large):
-    targets.append(("(c) large corpus (bench/corpus)", large, "regex_automata::meta::regex::Regex",
-                    "regex_automata::meta::regex::Regex", "Regex", "Regex",
-                    "regex::regex::string::Regex::new", "regex/string.rs:180"))
+    targets.append(
+        (
+            "(c) large corpus (bench/corpus)",
+            large,
+            "regex_automata::meta::regex::Regex",
+            "regex_automata::meta::regex::Regex",
+            "Regex",
+            "Regex",
+            "regex::regex::string::Regex::new",
+            "regex/string.rs:180",
+        )
+    )
 
 rows, checks = [], []
 cache_dir = os.path.join(root, "target/bench-cache")
@@ -61,8 +99,10 @@ for label, binary, ours, gdbname, dumpname, pahname, sym, fileline in targets:
     sy = measure([M, "symbols", binary, sym, "--no-inlined"])
     fl = measure([M, "lines", binary, fileline])
     base = me[0]
-    def row(tool, r, note=""):
-        rows.append("| %s | %.1f | %s | %.1f | %.2fx | %.0f | %s |" % (label, dsize, tool, r[0], r[0] / base, r[1], note))
+
+    def row(tool, r, note="", label=label, dsize=dsize, base=base):
+        rows.append(f"| {label} | {dsize:.1f} | {tool} | {r[0]:.1f} | {r[0] / base:.2f}x | {r[1]:.0f} | {note} |")
+
     row("mapscope offsets (2 threads)", me)
     row("mapscope offsets (1 thread)", me1)
     row("mapscope offsets --cache, first query (builds catalog)", build)
@@ -73,11 +113,13 @@ for label, binary, ours, gdbname, dumpname, pahname, sym, fileline in targets:
     row("pahole `-C`", ph, "cannot show Rust generic structs" if "<" in ours else "")
     row("mapscope symbols (no inlined scan)", sy)
     row("mapscope lines FILE:LINE", fl)
-    checks.append("- %s: type lookup %.1fx the floor (target <= 3x); gdb %.1fx slower (>= 15x; %.0fx with the warm cache); "
-                  "pahole %.1fx slower (>= 100x; %.0fx with the warm cache); peak RSS %.0f MB for %.0f MB of DWARF = %.2fx (<= 1.5x); "
-                  "symbols %.1f ms (< 5 ms); file:line %.1f ms (< 60 ms)"
-                  % (label, me[0] / floor[0], gdb[0] / me[0], gdb[0] / cached[0], ph[0] / me[0], ph[0] / cached[0],
-                     me[1], alldbg, me[1] / max(alldbg, 1e-9), sy[0], fl[0]))
+    checks.append(
+        f"- {label}: type lookup {me[0] / floor[0]:.1f}x the floor (target <= 3x); "
+        f"gdb {gdb[0] / me[0]:.1f}x slower (>= 15x; {gdb[0] / cached[0]:.0f}x with the warm cache); "
+        f"pahole {ph[0] / me[0]:.1f}x slower (>= 100x; {ph[0] / cached[0]:.0f}x with the warm cache); "
+        f"peak RSS {me[1]:.0f} MB for {alldbg:.0f} MB of DWARF = {me[1] / max(alldbg, 1e-9):.2f}x (<= 1.5x); "
+        f"symbols {sy[0]:.1f} ms (< 5 ms); file:line {fl[0]:.1f} ms (< 60 ms)"
+    )
 
 cpu = "unknown"
 try:
@@ -87,12 +129,22 @@ try:
             break
 except OSError:
     pass
-section = ["## DWARF inspector", "",
-           "Command: `crates/mapscope/bench/bench.sh` (`BENCH_LARGE=1` adds target (c)); median of %d runs "
-           "(1 to 3 for the slow tools), warm page cache. Machine: %s, `nproc` = %d, %s. Peak RSS from wait4(2)."
-           % (runs, cpu, os.cpu_count() or 0, platform.platform()), "",
-           "| target | .debug_info MB | tool | median ms | vs mapscope | peak RSS MB | note |",
-           "| --- | --- | --- | --- | --- | --- | --- |"] + rows + ["", "Targets (issue 3):", ""] + checks + [""]
+section = (
+    [
+        "## DWARF inspector",
+        "",
+        f"Command: `crates/mapscope/bench/bench.sh` (`BENCH_LARGE=1` adds target (c)); median of {runs} runs "
+        f"(1 to 3 for the slow tools), warm page cache. Machine: {cpu}, `nproc` = {os.cpu_count() or 0}, "
+        f"{platform.platform()}. Peak RSS from wait4(2).",
+        "",
+        "| target | .debug_info MB | tool | median ms | vs mapscope | peak RSS MB | note |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    + rows
+    + ["", "Targets (issue 3):", ""]
+    + checks
+    + [""]
+)
 path = os.path.join(root, "docs/BENCHMARKS.md")
 text = open(path).read() if os.path.exists(path) else "# Benchmarks\n\n"
 block = "\n".join(section) + "\n"

@@ -9,7 +9,7 @@ use mapscope::loader::{Binary, MappedFile};
 
 const EXIT_CODES: &str =
     "Exit codes: 0 ok; 1 not found (type, symbol, address, line, map runtime), or a replay \
-failed; 2 bad input or usage (missing file, directory or device, not ELF, corrupt, no debug info, \
+failed or an explore found failures; 2 bad input or usage (missing file, directory or device, not ELF, corrupt, no debug info, \
 missing or stale separate debug file or split DWARF file, a scenario refused); \
 3 ambiguous type name; 4 output error.";
 
@@ -91,7 +91,7 @@ locations; when the line has no code, the next line that has some is used.")]
     /// The map-target profile JSON (docs/profile.md).
     #[command(after_help = "Examples:
   mapscope profile target/debug/grow -o grow.profile.json
-  mapscope profile fixtures/go/bin/concurrent_writes")]
+  mapscope profile target/debug/go-concurrent-writes      # a Go program (classic or Swiss maps)")]
     Profile {
         /// The ELF binary.
         bin: PathBuf,
@@ -155,6 +155,80 @@ for a debugger that asks at every stop.")]
         /// GOROOT directories.
         #[arg(required = true)]
         goroots: Vec<PathBuf>,
+    },
+    /// Search the thread interleavings of a scenario without steps for failures.
+    #[command(after_help = "Examples:
+  mapscope explore fixtures/scenarios/explore/ghost-read.toml
+  mapscope explore fixtures/scenarios/explore/ghost-read.toml --bound 2 --budget 2m \\
+      --write-scenarios found/
+  mapscope explore fixtures/scenarios/explore/concurrent-writes.toml --pct 3 --seed 7 --budget 200
+  mapscope explore fixtures/scenarios/explore/ghost-read.toml --until 'ghost read' --debugger lldb
+
+The scenario names the fixture, its args and its threads, and has no [[step]]. The program is
+rerun in one debugger session under one schedule after another; a schedule says which thread
+runs, alone, to its next role entry or probe point. Strategies: iterative preemption bounding
+(every schedule with 0, 1, ... up to --bound preemptions, the default; schedules that only move
+a preemption across steps that commute are pruned), PCT (--pct DEPTH, --seed S), random
+scheduling (--random, --seed S). --budget is seconds (60s, 2m) or a number of schedules (500).
+Each distinct failure (a fatal error, a wrong result, a crash, a hang) is reported with its
+shortest schedule; --write-scenarios DIR writes each as DIR/NAME-N.toml with its expected
+transcript, checked by replaying it once (mapscope replay then passes it). A progress line goes
+to stderr.
+
+Exit codes: 0 the search ended and found no failure; 1 failures found (listed above);
+2 bad input (no such scenario, a scenario with steps, a malformed one, its program not found).
+docs/explore.md describes the search.")]
+    Explore {
+        /// The scenario (TOML) without steps.
+        scenario: PathBuf,
+        /// The debugger to search in.
+        #[arg(long, value_enum, default_value = "gdb")]
+        debugger: crate::frontends::Debugger,
+        /// Iterative preemption bounding up to N preemptions (the default strategy, N = 3).
+        #[arg(long, value_name = "N", conflicts_with_all = ["pct", "random"])]
+        bound: Option<u32>,
+        /// PCT with this depth (DEPTH - 1 priority change points).
+        #[arg(long, value_name = "DEPTH", conflicts_with = "random")]
+        pct: Option<u32>,
+        /// Random scheduling.
+        #[arg(long)]
+        random: bool,
+        /// The seed of --pct or --random (default 1).
+        #[arg(long, value_name = "S")]
+        seed: Option<u64>,
+        /// Seconds (60s, 2m, 1h) or a number of schedules (500).
+        #[arg(long, default_value = "60s")]
+        budget: String,
+        /// Write each failure as a scenario with its expected transcript into DIR.
+        #[arg(long, value_name = "DIR")]
+        write_scenarios: Option<PathBuf>,
+        /// Stop as soon as a failure whose description contains TEXT is found (repeatable:
+        /// any of them).
+        #[arg(long, value_name = "TEXT")]
+        until: Vec<String>,
+        /// Also write the result as JSON to FILE.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
+    /// A picture of a replay transcript: thread lanes, the map's state, buckets.
+    #[command(after_help = "Examples:
+  mapscope replay fixtures/scenarios/ghost-read.toml --transcript ghost.jsonl
+  mapscope report ghost.jsonl -o ghost.html
+  mapscope report fixtures/scenarios/evacuate-race.expected.jsonl -o evacuate-race.svg
+
+One lane per thread, each step at the role or probe it stopped at, the map's state at each
+stop (B, growing, evacuation progress, flags), the buckets the scenario shows drawn slot by
+slot with their tophash states, and the fatal error or the wrong result marked. The page is
+self-contained (no scripts or files fetched). Needs python3.
+
+Exit codes: 0 written; 2 bad input (no such transcript, not a transcript, an output name
+that ends in neither .html nor .svg) or an unwritable output.")]
+    Report {
+        /// The transcript (JSON Lines, from --transcript or an .expected.jsonl file).
+        transcript: PathBuf,
+        /// The page to write: FILE.html or FILE.svg.
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
     },
     /// Benchmark floor: read (and decompress) all .debug_* sections once.
     #[command(hide = true)]
@@ -271,6 +345,39 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             let table = mapscope::go_probes::table_for(&goroots)?;
             write_out(out, &to_json(&table)?)
         }
+        Command::Explore {
+            scenario,
+            debugger,
+            bound,
+            pct,
+            random,
+            seed,
+            budget,
+            write_scenarios,
+            until,
+            json,
+        } => {
+            let strategy = match (pct, random) {
+                (Some(depth), _) => crate::frontends::Strategy::Pct(depth),
+                (None, true) => crate::frontends::Strategy::Random,
+                (None, false) => crate::frontends::Strategy::Bounded(bound.unwrap_or(3)),
+            };
+            if seed.is_some() && matches!(strategy, crate::frontends::Strategy::Bounded(_)) {
+                return Err(Error::Usage(
+                    "--seed goes with --pct or --random (bounded search has no randomness)".into(),
+                ));
+            }
+            let search = crate::frontends::Search {
+                strategy,
+                seed: seed.unwrap_or(1),
+                budget: crate::frontends::Budget::parse(&budget)?,
+                write: write_scenarios,
+                until,
+                json,
+            };
+            crate::frontends::explore(&scenario, debugger, &search)
+        }
+        Command::Report { transcript, output } => crate::frontends::report(&transcript, &output),
         Command::ReadSections { bin } => {
             let file = MappedFile::open(&bin)?;
             let binary = Binary::parse(&file)?;

@@ -5,6 +5,11 @@
 //! reads stale but valid memory, never freed memory), the [`Heap`] keeps every allocation until the
 //! map is dropped. Allocation takes a lock, like Go's `mallocgc` is thread-safe: races corrupt the
 //! map, never the Rust allocator.
+//!
+//! Go's heap asks Linux for transparent huge pages (`sysHugePage` on the memory it puts to use,
+//! in `mem_linux.go`), so the bucket array of a large map sits on 2 MiB pages and a lookup in a
+//! random bucket rarely misses the TLB. The heap does the same for large allocations (see
+//! [`HUGE_PAGE`]); the layout of the map in that memory is unchanged.
 
 use std::alloc::{alloc_zeroed, dealloc, handle_alloc_error, Layout};
 use std::ptr::{self, addr_of_mut, null_mut};
@@ -41,12 +46,21 @@ pub(crate) fn roundupsize(size: usize) -> usize {
     size.checked_next_multiple_of(PAGE_SIZE).unwrap_or(size)
 }
 
+/// Allocations of at least this size (a transparent huge page on x86-64 and aarch64 Linux) are
+/// mapped straight from the system at a 2 MiB boundary and advised to use huge pages, as Go's
+/// heap is; smaller ones, and all of them elsewhere, come from Rust's global allocator. Mapped
+/// memory is zero until written, like `alloc_zeroed`'s.
+pub const HUGE_PAGE: usize = 2 << 20;
+
 /// One allocation the heap owns.
 struct Allocation {
     ptr: *mut u8,
     layout: Layout,
     /// Frees what the allocation holds before its memory (overflow lists own a `Vec`).
     drop_fn: Option<unsafe fn(*mut u8)>,
+    /// The system mapping that holds `ptr` (its start and length), or `None` for memory from
+    /// the global allocator.
+    mapping: Option<(*mut u8, usize)>,
 }
 
 // The raw pointers are only ever freed by the heap's owner.
@@ -62,16 +76,23 @@ impl Heap {
     /// Zeroed memory for `layout`, kept until the heap is dropped.
     fn alloc_zeroed(&self, layout: Layout, drop_fn: Option<unsafe fn(*mut u8)>) -> *mut u8 {
         debug_assert!(layout.size() > 0);
-        // SAFETY: every layout requested here has a non-zero size.
-        let ptr = unsafe { alloc_zeroed(layout) };
-        if ptr.is_null() {
-            handle_alloc_error(layout);
-        }
+        let (ptr, mapping) = match huge::map(layout.size()) {
+            Some((ptr, mapping)) => (ptr, Some(mapping)),
+            None => {
+                // SAFETY: every layout requested here has a non-zero size.
+                let ptr = unsafe { alloc_zeroed(layout) };
+                if ptr.is_null() {
+                    handle_alloc_error(layout);
+                }
+                (ptr, None)
+            }
+        };
         let mut allocations = self.allocations.lock().unwrap_or_else(|e| e.into_inner());
         allocations.push(Allocation {
             ptr,
             layout,
             drop_fn,
+            mapping,
         });
         ptr
     }
@@ -90,14 +111,103 @@ impl Drop for Heap {
             .get_mut()
             .unwrap_or_else(|e| e.into_inner());
         for a in allocations.drain(..) {
-            // SAFETY: each allocation was made by `alloc_zeroed` with this layout, exactly once.
+            // SAFETY: each allocation was made once, by `alloc_zeroed` with this layout or by
+            // `huge::map` as this mapping.
             unsafe {
                 if let Some(drop_fn) = a.drop_fn {
                     drop_fn(a.ptr);
                 }
-                dealloc(a.ptr, a.layout);
+                match a.mapping {
+                    Some((start, len)) => huge::unmap(start, len),
+                    None => dealloc(a.ptr, a.layout),
+                }
             }
         }
+    }
+}
+
+/// Zeroed memory on transparent huge pages, from the system (Linux on x86-64 and aarch64, whose
+/// `mmap` flags and `madvise` advice numbers these are).
+#[cfg(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
+mod huge {
+    use std::ffi::c_void;
+
+    use super::HUGE_PAGE;
+
+    extern "C" {
+        fn mmap(
+            addr: *mut c_void,
+            len: usize,
+            prot: i32,
+            flags: i32,
+            fd: i32,
+            off: i64,
+        ) -> *mut c_void;
+        fn munmap(addr: *mut c_void, len: usize) -> i32;
+        fn madvise(addr: *mut c_void, len: usize, advice: i32) -> i32;
+    }
+    const PROT_READ: i32 = 1;
+    const PROT_WRITE: i32 = 2;
+    const MAP_PRIVATE: i32 = 0x02;
+    const MAP_ANONYMOUS: i32 = 0x20;
+    const MADV_HUGEPAGE: i32 = 14;
+
+    /// `size` zeroed bytes at a huge-page boundary, advised to use huge pages, and the mapping
+    /// that holds them (start, length); `None` below [`HUGE_PAGE`] or when the system refuses,
+    /// for the caller to use the global allocator.
+    pub(super) fn map(size: usize) -> Option<(*mut u8, (*mut u8, usize))> {
+        if size < HUGE_PAGE {
+            return None;
+        }
+        // Whole huge pages, plus one to align the start.
+        let rounded = size.checked_next_multiple_of(HUGE_PAGE)?;
+        let len = rounded.checked_add(HUGE_PAGE)?;
+        // SAFETY: a new private anonymous mapping; nothing else is touched.
+        let start = unsafe {
+            mmap(
+                std::ptr::null_mut(),
+                len,
+                PROT_READ | PROT_WRITE,
+                MAP_PRIVATE | MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if start as isize == -1 {
+            return None;
+        }
+        let start = start.cast::<u8>();
+        let ptr = start.wrapping_add(start.align_offset(HUGE_PAGE));
+        // Advice only: where the kernel gives no huge pages, the memory works all the same.
+        // SAFETY: `ptr..ptr + rounded` lies inside the new mapping.
+        unsafe { madvise(ptr.cast(), rounded, MADV_HUGEPAGE) };
+        Some((ptr, (start, len)))
+    }
+
+    /// Returns a mapping made by [`map`].
+    ///
+    /// # Safety
+    /// `start` and `len` are a mapping from [`map`], not used afterwards.
+    pub(super) unsafe fn unmap(start: *mut u8, len: usize) {
+        munmap(start.cast(), len);
+    }
+}
+
+/// Elsewhere every allocation comes from the global allocator.
+#[cfg(not(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+)))]
+mod huge {
+    pub(super) fn map(_size: usize) -> Option<(*mut u8, (*mut u8, usize))> {
+        None
+    }
+
+    pub(super) unsafe fn unmap(_start: *mut u8, _len: usize) {
+        unreachable!("nothing is mapped")
     }
 }
 
@@ -271,5 +381,32 @@ unsafe fn take_spare<K, V>(e: *mut MapExtra<K, V>) -> *mut Bucket<K, V> {
             }
             return ovf;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Large allocations are zeroed, writable and (where the heap maps them itself) start at a
+    /// huge-page boundary; small ones come from the global allocator.
+    #[test]
+    fn large_allocations_are_zeroed_and_huge_page_aligned() {
+        let heap = Heap::default();
+        let mapped = cfg!(all(
+            target_os = "linux",
+            any(target_arch = "x86_64", target_arch = "aarch64")
+        ));
+        for size in [HUGE_PAGE - 8, HUGE_PAGE, 3 * HUGE_PAGE + 100] {
+            let layout = Layout::from_size_align(size, 8).unwrap();
+            let p = heap.alloc_zeroed(layout, None);
+            // SAFETY: `p` holds `size` bytes that the heap keeps until it is dropped.
+            let bytes = unsafe { std::slice::from_raw_parts_mut(p, size) };
+            assert!(bytes.iter().all(|&b| b == 0), "size {size} not zeroed");
+            bytes.fill(0xa5);
+            let aligned = p as usize % HUGE_PAGE == 0;
+            assert_eq!(aligned, mapped && size >= HUGE_PAGE, "size {size}");
+        }
+        assert_eq!(heap.bytes(), 5 * HUGE_PAGE - 8 + 100);
     }
 }

@@ -70,7 +70,11 @@ pub unsafe fn assign<K: MapKey, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>, key: K
         break slot.unwrap_or_else(|| Slot::Free(new_overflow(t, h, last), 0));
     };
     match slot {
-        Slot::Existing(b, i) => K::update_key(key_ptr(b, i), key),
+        Slot::Existing(b, i) => {
+            if let Some(old) = K::update_key(key_ptr(b, i), key) {
+                t.drop_key(old);
+            }
+        }
         Slot::Free(b, i) => {
             ptr::write(key_ptr(b, i), key);
             set_top(b, i, top_hash);
@@ -190,7 +194,7 @@ pub unsafe fn assign_faststr<K: FastStrKey, V>(
     };
     match slot {
         // Go stores the new data pointer over the old one (the length is equal).
-        Slot::Existing(b, i) => drop(ptr::replace(key_ptr(b, i), key)),
+        Slot::Existing(b, i) => t.drop_key(ptr::replace(key_ptr(b, i), key)),
         Slot::Free(b, i) => {
             set_top(b, i, top_hash);
             ptr::write(key_ptr(b, i), key);

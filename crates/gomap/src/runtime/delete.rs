@@ -48,7 +48,7 @@ pub unsafe fn delete<K: MapKey, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>, key: &
         Look::hit_if(*key_ptr(b, i) == *key)
     });
     if let Some((b, i)) = found {
-        remove_at(t, h, first, b, i, |k| clear_key(k));
+        remove_at(t, h, first, b, i, |k| clear_key(t, k));
     }
     writer_done(h);
 }
@@ -78,7 +78,7 @@ pub unsafe fn delete_fast64<K: Fast64Key, V>(t: &MapType<K, V>, h: *mut Hmap<K, 
         Look::hit_if((*key_ptr(b, i)).bits() == bits && !is_empty(top(b, i)))
     });
     if let Some((b, i)) = found {
-        remove_at(t, h, first, b, i, |k| clear_key(k));
+        remove_at(t, h, first, b, i, |k| clear_key(t, k));
     }
     writer_done(h);
 }
@@ -114,7 +114,7 @@ pub unsafe fn delete_faststr<K: FastStrKey, V>(t: &MapType<K, V>, h: *mut Hmap<K
     });
     if let Some((b, i)) = found {
         remove_at(t, h, first, b, i, |k: *mut K| {
-            ptr::drop_in_place(k);
+            t.drop_key(ptr::read(k));
             K::nil_data(k);
         });
     }
@@ -162,10 +162,11 @@ unsafe fn find_in_chain<K, V>(
     None
 }
 
-/// Drops a deleted key, then zeroes it if it holds pointers, as Go clears only such keys.
+/// Drops a deleted key (see [`MapType::drop_key`]), then zeroes it if it holds pointers, as Go
+/// clears only such keys.
 #[inline(always)]
-unsafe fn clear_key<K: MapKey>(k: *mut K) {
-    ptr::drop_in_place(k);
+unsafe fn clear_key<K: MapKey, V>(t: &MapType<K, V>, k: *mut K) {
+    t.drop_key(ptr::read(k));
     if K::HAS_POINTERS {
         ptr::write_bytes(k, 0, 1);
     }
@@ -245,7 +246,7 @@ pub unsafe fn clear<K, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>) {
     }
     toggle_writing(h);
     // probe: writer-set-writing
-    drop_live_entries(h);
+    drop_live_entries(t, h);
     set_flags(h, flags(h) & !SAME_SIZE_GROW);
     set_oldbuckets(h, null_mut());
     set_nevacuate(h, 0);
@@ -267,8 +268,9 @@ pub unsafe fn clear<K, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>) {
 }
 
 /// Drops every live entry: those in the current array and those not yet evacuated from the old
-/// one. Evacuated old slots were moved, so they are skipped.
-pub(crate) unsafe fn drop_live_entries<K, V>(h: *mut Hmap<K, V>) {
+/// one. Evacuated old slots were moved, so they are skipped. Keys go through
+/// [`MapType::drop_key`], since an iterator may still read stale copies of them.
+pub(crate) unsafe fn drop_live_entries<K, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>) {
     if !std::mem::needs_drop::<K>() && !std::mem::needs_drop::<V>() {
         return;
     }
@@ -280,20 +282,20 @@ pub(crate) unsafe fn drop_live_entries<K, V>(h: *mut Hmap<K, V>) {
         } else {
             1usize << (b - 1)
         };
-        drop_array(old, n);
+        drop_array(t, old, n);
     }
     if !buckets(h).is_null() {
-        drop_array(buckets(h), 1usize << b);
+        drop_array(t, buckets(h), 1usize << b);
     }
 }
 
-unsafe fn drop_array<K, V>(array: *mut Bucket<K, V>, n: usize) {
+unsafe fn drop_array<K, V>(t: &MapType<K, V>, array: *mut Bucket<K, V>, n: usize) {
     for bi in 0..n {
         let mut b = bucket_at(array, bi);
         while !b.is_null() {
             for i in 0..BUCKET_CNT {
                 if top(b, i) >= MIN_TOP_HASH {
-                    ptr::drop_in_place(key_ptr(b, i));
+                    t.drop_key(ptr::read(key_ptr(b, i)));
                     ptr::drop_in_place(elem_ptr(b, i));
                     set_top(b, i, EMPTY_ONE);
                 }

@@ -81,11 +81,28 @@ impl<K, V> Default for Hiter<K, V> {
     }
 }
 
+/// A started iterator counts as live for its map until it is dropped: the map keeps the keys it
+/// removes meanwhile, since the iterator may still read stale copies of them (see
+/// `MapType::drop_key`).
+impl<K, V> Drop for Hiter<K, V> {
+    fn drop(&mut self) {
+        if !self.t.is_null() {
+            // SAFETY: `iter_init` requires the map's type to outlive the iterator.
+            unsafe { (*self.t).iterator_ended() };
+        }
+    }
+}
+
 /// Starts iterating over `h` and moves to the first entry (Go's `mapiterinit`).
+///
+/// Besides the module's contract: `it` is a new iterator, started once, and `t` outlives it
+/// (dropping it tells `t` that the iteration is over).
 // role: iter_init
 #[inline(never)]
 pub unsafe fn iter_init<K: Eq, V>(t: &MapType<K, V>, h: *mut Hmap<K, V>, it: &mut Hiter<K, V>) {
+    debug_assert!(it.t.is_null(), "an iterator is started once");
     it.t = t;
+    t.iterator_started();
     if h.is_null() || count(h) == 0 {
         return;
     }

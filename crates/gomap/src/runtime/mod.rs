@@ -37,6 +37,7 @@ use crate::key::MapKey;
 use std::ptr::addr_of_mut;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicIsize, AtomicPtr, AtomicU16, AtomicU32, AtomicU8, AtomicUsize};
+use std::sync::Mutex;
 
 pub use access::{
     access1, access1_fast64, access1_faststr, access2, access2_fast64, access2_faststr, access_k,
@@ -175,6 +176,11 @@ pub struct MapType<K, V> {
     pub heap: Heap,
     /// Source of Go's `fastrand` (new seeds, iterator start, overflow sampling).
     pub rng: AtomicU64Rng,
+    /// Iterators started on this map and not yet dropped (see [`MapType::drop_key`]).
+    live_iterators: AtomicUsize,
+    /// Keys removed from the map while an iterator lives, kept until no iterator does (see
+    /// [`MapType::drop_key`]).
+    retired_keys: Mutex<Vec<K>>,
     _types: PhantomData<fn(K, V)>,
 }
 
@@ -187,6 +193,8 @@ impl<K: MapKey, V> MapType<K, V> {
             bucket_has_pointers: K::HAS_POINTERS || std::mem::needs_drop::<V>(),
             heap: Heap::default(),
             rng: AtomicU64Rng::new(seed),
+            live_iterators: AtomicUsize::new(0),
+            retired_keys: Mutex::new(Vec::new()),
             _types: PhantomData,
         }
     }
@@ -196,6 +204,48 @@ impl<K, V> MapType<K, V> {
     #[inline(always)]
     pub(crate) fn hash(&self, key: &K, seed: u32) -> u64 {
         (self.hasher)(key, seed)
+    }
+
+    /// Disposes of a key the map no longer holds (displaced by an update, deleted, cleared).
+    ///
+    /// Go moves an entry to the new array by copying its bytes, and an old bucket that an
+    /// iterator may still walk keeps its copies (`evacuate` clears it only without
+    /// `oldIterator`). The iterator hashes and compares those copies to find where each entry
+    /// went (`mapaccessK`). In Go, whatever a copy points to stays alive while the iterator can
+    /// reach it: the garbage collector sees to that. A Rust key that owns memory (a `String`, a
+    /// `Box`) frees it when dropped, and the copy would point at freed memory: the iterator
+    /// would hash garbage, skip a key that is present throughout, or find another key twice.
+    ///
+    /// So the heap plays the collector's part: while an iterator lives, removed keys are kept,
+    /// unused, and they are dropped when the last iterator is ([`MapType::iterator_ended`]).
+    /// Only iterators read stale copies, and an iterator only reaches copies made while it
+    /// lives (it starts on the current array and reads an old bucket only while it is not
+    /// evacuated), so a key removed while no iterator lives is dropped at once.
+    #[inline(always)]
+    pub(crate) fn drop_key(&self, key: K) {
+        if std::mem::needs_drop::<K>() && self.live_iterators.load(Relaxed) != 0 {
+            self.retired_keys
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(key);
+        } else {
+            drop(key);
+        }
+    }
+
+    /// Counts an iterator started on this map (by [`iter_init`]).
+    #[inline(always)]
+    pub(crate) fn iterator_started(&self) {
+        self.live_iterators.fetch_add(1, Relaxed);
+    }
+
+    /// Counts an iterator dropped; after the last one, drops the keys kept for iterators.
+    pub(crate) fn iterator_ended(&self) {
+        if self.live_iterators.fetch_sub(1, Relaxed) == 1 {
+            let retired =
+                std::mem::take(&mut *self.retired_keys.lock().unwrap_or_else(|e| e.into_inner()));
+            drop(retired);
+        }
     }
 }
 

@@ -39,7 +39,7 @@ def run(debugger):
     def mem(addr, size):
         data = process.ReadMemory(addr, size, err)
         if not err.Success():
-            raise RuntimeError("cannot read %#x" % addr)
+            raise RuntimeError(f"cannot read {addr:#x}")
         return int.from_bytes(data, "little")
 
     def place(frame, loc, size, cfa):
@@ -73,7 +73,7 @@ def run(debugger):
                         v = mem(v + r["then"][0], r["then"][1])
                     rec["reads"][r["label"]] = v
                 except RuntimeError as e:
-                    rec["reads"][r["label"]] = "error: %s" % e
+                    rec["reads"][r["label"]] = f"error: {e}"
             rt = spec.get("g")
             if rt:
                 tls = rt["g_tls"]
