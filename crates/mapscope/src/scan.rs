@@ -43,15 +43,36 @@ where
     T: Send,
     F: Fn(usize, &UnitHeader<R<'a>>) -> Result<T> + Sync,
 {
-    let n = threads().min(headers.len().max(1));
-    if n <= 1 {
-        return headers.iter().enumerate().map(|(i, h)| f(i, h)).collect();
-    }
     // Largest units first, so that the threads finish together.
     let mut order: Vec<usize> = (0..headers.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(headers[i].length_including_self()));
+    par_ordered(headers, &order, |i| f(i, &headers[i]))
+}
+
+/// Calls `f(item)` for every item, in parallel, and returns the results in order.
+/// The first error wins.
+pub fn par_items<I, T, F>(items: &[I], f: F) -> Result<Vec<T>>
+where
+    I: Sync,
+    T: Send,
+    F: Fn(&I) -> Result<T> + Sync,
+{
+    let order: Vec<usize> = (0..items.len()).collect();
+    par_ordered(items, &order, |i| f(&items[i]))
+}
+
+/// Runs `f(i)` for each index of `items`, handing them out to the threads in `order`.
+fn par_ordered<I, T, F>(items: &[I], order: &[usize], f: F) -> Result<Vec<T>>
+where
+    T: Send,
+    F: Fn(usize) -> Result<T> + Sync,
+{
+    let n = threads().min(items.len().max(1));
+    if n <= 1 {
+        return (0..items.len()).map(&f).collect();
+    }
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<(usize, Result<T>)>> = Mutex::new(Vec::with_capacity(headers.len()));
+    let results: Mutex<Vec<(usize, Result<T>)>> = Mutex::new(Vec::with_capacity(items.len()));
     std::thread::scope(|s| {
         for _ in 0..n {
             s.spawn(|| {
@@ -59,7 +80,7 @@ where
                 loop {
                     let k = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&i) = order.get(k) else { break };
-                    let r = f(i, &headers[i]);
+                    let r = f(i);
                     let failed = r.is_err();
                     local.push((i, r));
                     if failed {
