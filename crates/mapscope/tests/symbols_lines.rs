@@ -274,3 +274,47 @@ fn file_suffix_matching() {
     assert_eq!(out.status.code(), Some(1));
     let _ = Path::new(b);
 }
+
+/// `symbols NAME` reads only the units that can hold NAME's inlined instances; it finds
+/// exactly what a scan of every unit finds (instances and DWARF names).
+#[test]
+fn symbols_reads_only_candidate_units_and_finds_the_same() {
+    use mapscope::loader::{Binary, MappedFile};
+    use mapscope::symbols;
+    let mut bins: Vec<std::path::PathBuf> = Vec::new();
+    bins.extend(gomap_target());
+    bins.extend(fixture("grow"));
+    assert!(!bins.is_empty());
+    for path in bins {
+        let file = MappedFile::open(&path).unwrap();
+        let bin = Binary::parse(&file).unwrap();
+        for p in [
+            "hash_grow",
+            "evacuate",
+            "gomap::runtime::grow",
+            "grow::evacuate_body",
+            "main",
+            "new",
+            "no such function",
+        ] {
+            let funcs = symbols::functions(&bin, Some(p));
+            let addrs: Vec<u64> = funcs.iter().map(|f| f.address).collect();
+            let (all, all_names) = symbols::scan_functions(&bin, Some(p)).unwrap();
+            let (some, some_names) = symbols::scan_functions_for(&bin, Some(p), &addrs).unwrap();
+            let key = |v: &[symbols::Inlined]| {
+                v.iter()
+                    .map(|i| (i.function.clone(), i.address, i.size, i.caller.clone()))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(key(&all), key(&some), "{}: {p}", path.display());
+            for a in &addrs {
+                assert_eq!(
+                    all_names.get(a),
+                    some_names.get(a),
+                    "{}: {p} at {a:#x}",
+                    path.display()
+                );
+            }
+        }
+    }
+}
