@@ -330,7 +330,13 @@ fn candidate_units<'a>(
     addrs: &[u64],
 ) -> Option<Vec<bool>> {
     let pat = Pattern::new(pattern);
-    let longest = pat.idents.first()?.needle();
+    // An identifier found verbatim in any name that can match: a path segment, not a word
+    // the demangler writes (v0 mangling encodes `{closure#0}`, `i64`, `dyn` otherwise).
+    let longest = pat
+        .idents
+        .iter()
+        .map(|f| f.needle())
+        .find(|i| verbatim_ident(i))?;
     let info = bin.section(gimli::SectionId::DebugInfo);
     let strs = bin.section(gimli::SectionId::DebugStr);
     let starts: Vec<usize> = headers
@@ -358,7 +364,14 @@ fn candidate_units<'a>(
         let Ok(text) = std::str::from_utf8(&strs[start..end]) else {
             continue;
         };
-        if pat.may_match(text) && (pat.matches(text) || pat.matches(&demangle(text))) {
+        let can_match = if legacy_mangled(text) {
+            pat.may_match(text) && pat.matches(&demangle(text))
+        } else if text.starts_with("_R") {
+            pat.matches(&demangle(text))
+        } else {
+            pat.matches(text)
+        };
+        if can_match {
             names.push(start);
             if names.len() > MAX_CANDIDATE_NAMES {
                 return None;
@@ -661,16 +674,46 @@ fn inline_unit<'a>(
         let f = hdr.file(idx)?;
         Some(crate::lines::file_path(ldwarf, lunit, hdr, f))
     };
+    // The matching name of each origin, worked out once per origin: a linkage name whose
+    // identifiers are not all in it is not demangled.
+    let pat = pattern.map(Pattern::new);
+    let ascii = pattern.is_some_and(|p| p.is_ascii());
+    let mut matching: HashMap<gimli::DebugInfoOffset, Option<String>> = HashMap::new();
     let mut out = Vec::new();
     for r in raws {
-        let Some(function) = resolve(r.origin) else {
+        let function = matching
+            .entry(r.origin)
+            .or_insert_with(|| {
+                let mut off = r.origin;
+                for _ in 0..8 {
+                    let (q, l, o) = names.get(&off)?;
+                    let name = match (l, q) {
+                        (Some(l), _) => {
+                            if ascii
+                                && legacy_mangled(l)
+                                && pat.as_ref().is_some_and(|p| !p.may_match(l))
+                            {
+                                return None;
+                            }
+                            demangle(l)
+                        }
+                        (None, Some(q)) => q.clone(),
+                        (None, None) => {
+                            off = (*o)?;
+                            continue;
+                        }
+                    };
+                    return pat
+                        .as_ref()
+                        .map_or(true, |p| p.matches(&name))
+                        .then_some(name);
+                }
+                None
+            })
+            .clone();
+        let Some(function) = function else {
             continue;
         };
-        if let Some(p) = pattern {
-            if !function.contains(p) {
-                continue;
-            }
-        }
         out.push(Inlined {
             function,
             address: r.address,
@@ -681,6 +724,34 @@ fn inline_unit<'a>(
         });
     }
     Ok((out, dwarf_names))
+}
+
+/// A legacy Rust symbol (`_ZN...17h<hash>E`): every ASCII identifier of its demangled
+/// form appears verbatim in it (v0 `_R` symbols encode closures, primitive types and
+/// keywords; C++ encodes `int` as `i`).
+fn legacy_mangled(raw: &str) -> bool {
+    let b = raw.as_bytes();
+    raw.starts_with("_ZN")
+        && b.len() > 23
+        && b.ends_with(b"E")
+        && b[b.len() - 20..].starts_with(b"17h")
+        && b[b.len() - 17..b.len() - 1]
+            .iter()
+            .all(u8::is_ascii_hexdigit)
+}
+
+/// Is `ident` (from a pattern) written verbatim in every name whose demangled form holds
+/// it? Path segments are; numbers, primitive types and words the demangler adds may not be.
+fn verbatim_ident(ident: &[u8]) -> bool {
+    const ADDED: &[&str] = &[
+        "closure", "shim", "impl", "as", "mut", "const", "dyn", "fn", "unsafe", "extern", "for",
+        "C", "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128",
+        "usize", "f16", "f32", "f64", "f128", "bool", "char", "str", "vtable",
+    ];
+    !ident.is_empty()
+        && !ident.iter().all(u8::is_ascii_digit)
+        && ident.is_ascii()
+        && !ADDED.iter().any(|w| w.as_bytes() == ident)
 }
 
 fn r_origin(raws: &[RawInline]) -> gimli::DebugInfoOffset {
