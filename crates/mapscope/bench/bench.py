@@ -18,15 +18,33 @@ M = os.path.join(root, "target/release/mapscope")
 FLOOR = os.path.join(root, "target/mapscope-floor")  # built by bench.sh from bench/floor.c
 
 
+def run_once(cmd):
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, ru = os.wait4(p.pid, 0)
+    return time.perf_counter() - t0, ru.ru_maxrss, status  # maxrss in KiB on Linux
+
+
 def measure(cmd, n=runs):
-    times, rss = [], 0
+    times, rss, status = [], 0, 0
     for _ in range(n):
-        t0 = time.perf_counter()
-        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _, status, ru = os.wait4(p.pid, 0)
-        times.append(time.perf_counter() - t0)
-        rss = max(rss, ru.ru_maxrss)  # KiB on Linux
+        t, r, status = run_once(cmd)
+        times.append(t)
+        rss = max(rss, r)
     return statistics.median(times) * 1000, rss / 1024, os.waitstatus_to_exitcode(status)
+
+
+def measure_alternating(cmds, n=runs):
+    """Runs the commands in turn, n rounds, so that a change of load hits them all alike."""
+    times = {k: [] for k in cmds}
+    rss = dict.fromkeys(cmds, 0)
+    status = dict.fromkeys(cmds, 0)
+    for _ in range(n):
+        for k, cmd in cmds.items():
+            t, r, status[k] = run_once(cmd)
+            times[k].append(t)
+            rss[k] = max(rss[k], r)
+    return {k: (statistics.median(times[k]) * 1000, rss[k] / 1024, os.waitstatus_to_exitcode(status[k])) for k in cmds}
 
 
 def section_size(binary, name):
@@ -89,10 +107,18 @@ for label, binary, ours, gdbname, dumpname, pahname, sym, fileline in targets:
     dsize = section_size(binary, ".debug_info") / 1e6
     alldbg = section_size(binary, ".debug_") / 1e6
     slow_runs = 1 if dsize > 40 else min(runs, 3)
-    floor = measure([FLOOR, binary])
-    own = measure([M, "read-sections", binary])
-    me = measure([M, "offsets", binary, ours])
-    me1 = measure(["env", "MAPSCOPE_THREADS=1", M, "offsets", binary, ours])
+    fast = measure_alternating(
+        {
+            "floor": [FLOOR, binary],
+            "own": [M, "read-sections", binary],
+            "me": [M, "offsets", binary, ours],
+            "me1": ["env", "MAPSCOPE_THREADS=1", M, "offsets", binary, ours],
+            "syi": [M, "symbols", binary, sym],
+            "sy": [M, "symbols", binary, sym, "--no-inlined"],
+            "fl": [M, "lines", binary, fileline],
+        }
+    )
+    floor, own, me, me1, syi, sy, fl = (fast[k] for k in ("floor", "own", "me", "me1", "syi", "sy", "fl"))
     cache_env = ["env", "MAPSCOPE_CACHE_DIR=" + cache_dir, "MAPSCOPE_CACHE_MIN_BYTES=0"]
     subprocess.run(["rm", "-rf", cache_dir])
     build = measure(cache_env + [M, "offsets", "--cache", binary, ours], 1)
@@ -100,9 +126,6 @@ for label, binary, ours, gdbname, dumpname, pahname, sym, fileline in targets:
     gdb = measure(["gdb", "-nx", "-batch", "-ex", "ptype /o " + gdbname, binary], slow_runs)
     dd = measure(["llvm-dwarfdump", "--name=" + dumpname, binary], slow_runs)
     ph = measure(["pahole", "-C", pahname, binary], slow_runs)
-    syi = measure([M, "symbols", binary, sym])
-    sy = measure([M, "symbols", binary, sym, "--no-inlined"])
-    fl = measure([M, "lines", binary, fileline])
     base = floor[0]
 
     def row(tool, r, note="", label=label, dsize=dsize, base=base):
@@ -144,7 +167,8 @@ section = (
         "## DWARF inspector",
         "",
         f"Command: `crates/mapscope/bench/bench.sh` (`BENCH_LARGE=1` adds target (c)); median of {runs} runs "
-        f"(1 to 3 for the slow tools), warm page cache. Machine: {cpu}, `nproc` = {os.cpu_count() or 0}, "
+        f"(1 to 3 for the slow tools), warm page cache; the floor, read-sections, offsets, symbols and lines runs "
+        f"alternate (one of each per round). Machine: {cpu}, `nproc` = {os.cpu_count() or 0}, "
         f"{platform.platform()}; load average before the run {load[0]}, after {load_after}. Peak RSS from "
         "wait4(2). Ratios are against the independent floor: `crates/mapscope/bench/floor.c` (cc -O2) maps the "
         "file and reads every byte of every .debug_* section once, the least any reader of the whole DWARF must do.",
