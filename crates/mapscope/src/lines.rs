@@ -211,18 +211,30 @@ pub fn rows(
     let headers = scan::unit_headers(&dwarf)?;
     let code = bin.code_ranges();
     let row_ok = |a: u64, l: u32| Binary::in_code(&code, a) && row_ok(a, l);
-    let per_unit = scan::par_units(&headers, |i, h| unit_rows(&dwarf, i, h, file_ok, &row_ok))?;
+    let tables = crate::walk::Tables::new();
+    let per_unit = scan::par_units(&headers, |i, h| {
+        unit_rows(&dwarf, &tables, i, h, file_ok, &row_ok)
+    })?;
     Ok(per_unit.into_iter().flatten().collect())
 }
 
 fn unit_rows<'a>(
     dwarf: &gimli::Dwarf<R<'a>>,
+    tables: &crate::walk::Tables,
     index: usize,
     header: &UnitHeader<R<'a>>,
     file_ok: &(dyn Fn(&str) -> bool + Sync),
     row_ok: &(dyn Fn(u64, u32) -> bool + Sync),
 ) -> Result<Vec<Row>> {
-    let unit = dwarf.unit(*header)?;
+    // The unit from its root entry only (its abbreviations parsed by `walk`, not gimli);
+    // anything unusual: gimli's way, which gives the same unit or the error.
+    let unit = match tables
+        .get(dwarf, header)
+        .and_then(|t| crate::walk::line_unit(dwarf, *header, &t))
+    {
+        Ok(u) => u,
+        Err(_) => dwarf.unit(*header)?,
+    };
     let Some(program) = unit.line_program.clone() else {
         return Ok(Vec::new());
     };

@@ -639,6 +639,25 @@ pub fn light_unit<'a>(
     header: UnitHeader<R<'a>>,
     table: &Table,
 ) -> Result<gimli::Unit<R<'a>>, Fallback> {
+    unit_from_root(dwarf, header, table, false)
+}
+
+/// [`light_unit`] with the unit's line program (`DW_AT_stmt_list`), as `Dwarf::unit`
+/// makes it, still without gimli's abbreviations: for scans of the line tables only.
+pub fn line_unit<'a>(
+    dwarf: &gimli::Dwarf<R<'a>>,
+    header: UnitHeader<R<'a>>,
+    table: &Table,
+) -> Result<gimli::Unit<R<'a>>, Fallback> {
+    unit_from_root(dwarf, header, table, true)
+}
+
+fn unit_from_root<'a>(
+    dwarf: &gimli::Dwarf<R<'a>>,
+    header: UnitHeader<R<'a>>,
+    table: &Table,
+    lines: bool,
+) -> Result<gimli::Unit<R<'a>>, Fallback> {
     let encoding = header.encoding();
     let mut unit = gimli::Unit {
         abbreviations: Arc::new(gimli::Abbreviations::default()),
@@ -665,7 +684,7 @@ pub fn light_unit<'a>(
         },
         header,
     };
-    let (mut name, mut comp_dir, mut low_pc) = (None, None, None);
+    let (mut name, mut comp_dir, mut low_pc, mut stmt_list) = (None, None, None, None);
     {
         let mut w = Walk::new(dwarf, &unit.header, table)?;
         let (_, _, root) = w.next_entry()?.ok_or(Fallback)?;
@@ -673,6 +692,11 @@ pub fn light_unit<'a>(
             dw::DW_AT_name => name = Some(attr.value()),
             dw::DW_AT_comp_dir => comp_dir = Some(attr.value()),
             dw::DW_AT_low_pc => low_pc = Some(attr.value()),
+            dw::DW_AT_stmt_list => {
+                if let AttributeValue::DebugLineRef(o) = attr.value() {
+                    stmt_list = Some(o);
+                }
+            }
             dw::DW_AT_str_offsets_base => {
                 if let AttributeValue::DebugStrOffsetsBase(b) = attr.value() {
                     unit.str_offsets_base = b;
@@ -703,6 +727,14 @@ pub fn light_unit<'a>(
     }
     unit.name = name.and_then(|v| dwarf.attr_string(&unit, v).ok());
     unit.comp_dir = comp_dir.and_then(|v| dwarf.attr_string(&unit, v).ok());
+    if let (true, Some(o)) = (lines, stmt_list) {
+        unit.line_program = Some(dwarf.debug_line.program(
+            o,
+            unit.header.address_size(),
+            unit.comp_dir,
+            unit.name,
+        )?);
+    }
     if let Some(v) = low_pc {
         if let Some(a) = dwarf.attr_address(&unit, v)? {
             unit.low_pc = a;
