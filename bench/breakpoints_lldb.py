@@ -26,7 +26,9 @@ def _oldbucket(frame):
         value = thread.GetFrameAtIndex(i).FindVariable("oldbucket")
         if value.IsValid() and value.GetError().Success():
             return value.GetValueAsUnsigned()
-    return None
+    # lldb 16 cannot read Go variables: read the parameter where DWARF puts it, as mapscope does.
+    target = mapscope_lldb.commands_of(thread.GetProcess().GetTarget().GetDebugger()).target
+    return target.frame_uint(target.thread(thread.GetIndexID()), 0, "oldbucket")
 
 
 def filter_bucket(frame, location, internal_dict):

@@ -48,6 +48,18 @@ RACES = [
         "until": ["concurrent map iteration and map write"],
         "free": lambda out, err, status: "fatal error: concurrent map iteration and map write" in err,
     },
+    {
+        "name": "go-ghost-read",
+        "what": "the ghost read on a Go 1.19 map: a present key reported missing, no fatal error",
+        "until": ["ghost read"],
+        "free": lambda out, err, status: status == 3 and "ghost read:" in out,
+    },
+    {
+        "name": "go-concurrent-writes",
+        "what": "Go 1.19's `fatal error: concurrent map writes`",
+        "until": ["concurrent map writes"],
+        "free": lambda out, err, status: "fatal error: concurrent map writes" in err,
+    },
 ]
 
 
@@ -170,9 +182,8 @@ def main():
         "search's own clock; *wall s* adds the debugger's start-up and the profile (the whole command up\n"
         f"to the find). Budget per search: {budget}. Free runs start the debug build with the same\n"
         f"arguments and no debugger, up to {limit} times, until one shows the race; *before it* lists how\n"
-        "the other runs ended. Go fixtures: not measured, the Go binaries have no explore inputs yet\n"
-        "(their profiles carry no probe points, and the fixtures in `fixtures/go/` have no start line\n"
-        "gate for the engine)."
+        "the other runs ended. `go-*` are the Go 1.19 programs of `fixtures/go/` (`-N -l` builds), searched\n"
+        "on their map type only (`[explore] type`)."
     )
     print()
     print(f"Command: `bench/explore.sh {limit} {budget} {seeds}` (debug builds, `--bound 3` under gdb and lldb,")

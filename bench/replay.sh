@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Replay: runs every scenario in fixtures/scenarios/*.toml RUNS times (default 20) under gdb and
+# Replay: runs every scenario in fixtures/scenarios/*.toml and go/*.toml RUNS times (default 20) under gdb and
 # under lldb (`mapscope replay --debugger ...`) and counts the passes (exit status 0: expectations held and the transcript matched
 # the expected one), with the median wall time per replay. Between replays it runs the same
 # fixture with the same arguments with no debugger (MAPSCOPE_REPLAY unset) and counts how often
@@ -8,12 +8,17 @@
 # writes it into docs/BENCHMARKS.md, section "Replay". A failing replay's output (with the
 # transcript diff) is kept in target/bench-replay/.
 #
-# usage: bench/replay.sh [RUNS]     (default 20)
+# BURNERS=N starts N CPU burners (busy loops) for the whole run: the same table under load, written
+# into docs/RELIABILITY.md, section "Replay under load" instead.
+#
+# usage: [BURNERS=N] bench/replay.sh [RUNS]     (default 20)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 RUNS=${1:-20}
+BURNERS=${BURNERS:-0}
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive number, got '$RUNS'"
+[[ $BURNERS =~ ^[0-9]+$ ]] || die "BURNERS must be a number, got '$BURNERS'"
 command -v gdb >/dev/null || die "gdb not found"
 command -v lldb-16 >/dev/null || die "lldb-16 not found"
 
@@ -26,7 +31,16 @@ rm -rf "$FAILS"
 mkdir -p "$FAILS"
 log=$(mktemp)
 rows=$(mktemp)
-trap 'rm -f "$log" "$rows"' EXIT
+burners=()
+trap 'rm -f "$log" "$rows"; [ ${#burners[@]} = 0 ] || kill "${burners[@]}" 2>/dev/null' EXIT
+for _ in $(seq "$BURNERS"); do
+    (while :; do :; done) &
+    burners+=($!)
+done
+SECTION=Replay OUT=$BENCH_MD PREFIX=""
+if [ "$BURNERS" != 0 ]; then
+    SECTION="Replay under load" OUT=$ROOT/docs/RELIABILITY.md PREFIX="BURNERS=$BURNERS "
+fi
 
 # One free run of a scenario's fixture: prints "matched" when it ends as the scenario expects,
 # else how it ended ("exit 0", "exit 2 'bad map state'", "signal 11", "timeout").
@@ -63,8 +77,9 @@ median() { sort -g | awk '{ v[NR] = $1 } END { printf "%.2f", (NR % 2 ? v[(NR + 
 } >"$rows"
 slowest=0
 failed=""
-for toml in fixtures/scenarios/*.toml; do
-    name=$(basename "$toml" .toml)
+for toml in fixtures/scenarios/*.toml fixtures/scenarios/go/*.toml; do
+    name=${toml#fixtures/scenarios/}
+    name=${name%.toml}  # go/ghost-read
     read -r fixture args < <(python3 -c 'import sys, tomllib; s = tomllib.load(open(sys.argv[1], "rb")); print(s["fixture"], *s.get("args", []))' "$toml")
     declare -A passes=([gdb]=0 [lldb]=0) times=([gdb]="" [lldb]="") seen=()
     # Replays and free runs alternate, so that both meet the same machine load.
@@ -74,8 +89,8 @@ for toml in fixtures/scenarios/*.toml; do
             if target/debug/mapscope replay "$toml" --debugger "$debugger" >"$log" 2>&1; then
                 passes[$debugger]=$((passes[$debugger] + 1))
             else
-                cp "$log" "$FAILS/$name.$debugger.run$i.log"
-                failed+=" $FAILS/$name.$debugger.run$i.log"
+                cp "$log" "$FAILS/${name//\//-}.$debugger.run$i.log"
+                failed+=" $FAILS/${name//\//-}.$debugger.run$i.log"
             fi
             times[$debugger]+=" $(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')"
         done
@@ -101,8 +116,12 @@ rmdir "$FAILS" 2>/dev/null || true
 [ -z "$failed" ] || echo "failing replays (output and transcript diff):$failed" >&2
 
 {
-    echo "## Replay"
+    echo "## $SECTION"
     echo
+    if [ "$BURNERS" != 0 ]; then
+        echo "With $BURNERS CPU burners (\`while :; do :; done\` in bash) running all along, on $(nproc) cores."
+        echo
+    fi
     echo "Each scenario of \`fixtures/scenarios/\` replayed $RUNS times under each debugger, alternating,"
     echo "with \`target/debug/mapscope replay fixtures/scenarios/NAME.toml --debugger gdb|lldb\` (debug builds)."
     echo "A pass is exit status 0: every expectation held and the transcript equals \`NAME.expected.jsonl\`,"
@@ -113,9 +132,11 @@ rmdir "$FAILS" 2>/dev/null || true
     echo "(none where \`fatal = false\`) and its \`output\` line on stdout; not who detected the misuse,"
     echo "so \`concurrent-writes\` and \`double-toggle\` count the same outcome (two samples). \`oldbuckets-watch\`"
     echo "expects watchpoint transitions a free run cannot show: its free runs are checked on the exit"
-    echo "status and the absence of a fatal error only."
+    echo "status and the absence of a fatal error only. \`go/*\` are the Go 1.19 programs of \`fixtures/go/\`"
+    echo "(\`target/debug/go-NAME\`, built with \`-gcflags=all=-N -l\`), whose goroutines meet at a start line"
+    echo "(\`race.StartLine\`) in free runs too; \`go/cache-read-write\` has none."
     echo
-    echo "Command: \`bench/replay.sh $RUNS\`."
+    echo "Command: \`${PREFIX}bench/replay.sh $RUNS\`."
     echo "Machine: $MACHINE;"
     echo "load average $(cut -d' ' -f1-3 /proc/loadavg) at the end. Free-run rates swing with the free cores:"
     echo "these fixtures' racing threads do a few writes each, so they only collide when both run at once"
@@ -129,5 +150,5 @@ rmdir "$FAILS" 2>/dev/null || true
         echo
         echo "Failing replays: their output, with the transcript diff, is in$failed."
     fi
-} | python3 "$ROOT/bench/update-section.py" "$BENCH_MD" "Replay"
-echo "wrote section 'Replay' of ${BENCH_MD#"$ROOT"/}"
+} | python3 "$ROOT/bench/update-section.py" "$OUT" "$SECTION"
+echo "wrote section '$SECTION' of ${OUT#"$ROOT"/}"

@@ -50,16 +50,17 @@ end
 """
 
 
-def gdb_run(binary, truth, mapscope, printer=None):
+def gdb_run(binary, truth, mapscope, printer=None, args=""):
     """``{checkpoint: printed text}`` of ``print m`` in gdb, with mapscope's printer, with Go's
-    runtime-gdb.py (auto-loaded, mapscope not loaded), or with the printer script ``printer``."""
+    runtime-gdb.py (auto-loaded, mapscope not loaded), or with the printer script ``printer``;
+    ``args`` are the program's arguments."""
     head = "set pagination off\nset confirm off\nset print elements unlimited\n"
     head += "set environment GODEBUG=asyncpreemptoff=1\n"
     if mapscope:
         head += "source gdb-scripts/mapscope.py\n"
     if printer:
         head += f"source {printer}\n"
-    script = head + f"break main.checkpoint\nrun > {truth}\n" + GDB_LOOP + "quit 0\n"
+    script = head + f"break main.checkpoint\nrun {args} > {truth}\n" + GDB_LOOP + "quit 0\n"
     with tempfile.NamedTemporaryFile("w", suffix=".gdb") as f:
         f.write(script)
         f.flush()
@@ -73,15 +74,15 @@ def gdb_run(binary, truth, mapscope, printer=None):
     return found
 
 
-def lldb_run(binary, truth):
+def lldb_run(binary, truth, args="", checkpoints=CHECKPOINTS):
     commands = [
         "command script import lldb-scripts/mapscope.py",
         "settings set target.env-vars GODEBUG=asyncpreemptoff=1",
         "process handle SIGURG -n false -p true -s false",
         "hmap profile",
         "b main.checkpoint",
-        f"process launch -o {truth}",
-    ] + ["hmap print m --all", "c"] * CHECKPOINTS
+        f"process launch -o {truth} -- {args}",
+    ] + ["hmap print m --all", "c"] * checkpoints
     with tempfile.NamedTemporaryFile("w", suffix=".lldb") as f:
         f.write("\n".join(commands) + "\n")
         f.flush()
@@ -90,9 +91,9 @@ def lldb_run(binary, truth):
     return {i + 1: text for i, text in enumerate(prints)}
 
 
-def dlv_run(dlv, binary, truth):
+def dlv_run(dlv, binary, truth, args=(), checkpoints=CHECKPOINTS, flags=()):
     lines = ["config max-array-values 1000000", "config source-list-line-count 0", "break main.checkpoint"]
-    lines += ["continue", "print m"] * CHECKPOINTS + ["exit"]
+    lines += ["continue", "print m"] * checkpoints + ["exit"]
     with tempfile.NamedTemporaryFile("w", suffix=".dlv") as f:
         f.write("\n".join(lines) + "\n")
         f.flush()
@@ -100,6 +101,7 @@ def dlv_run(dlv, binary, truth):
             [
                 dlv,
                 "exec",
+                *flags,
                 "--allow-non-terminal-interactive=true",
                 "--init",
                 f.name,
@@ -108,6 +110,7 @@ def dlv_run(dlv, binary, truth):
                 "-r",
                 "stdin:/dev/null",
                 str(binary),
+                *(["--", *args] if args else []),
             ],
             stdin=subprocess.DEVNULL,
             env=dict(os.environ, GODEBUG="asyncpreemptoff=1", TERM="dumb"),
@@ -156,6 +159,11 @@ def judge(truth, text):
     parts += [f"{wrong} wrong"] if wrong else []
     error = re.search(r"<error reading variable: ([^>]*)>", text)
     parts += [f"then an error ({error.group(1)[:40]})"] if error else []
+    # A printer that raises (runtime-gdb.py): gdb prints the exception instead of the children.
+    raised = re.search(r"Python Exception <[^>]*>: ([^.]*)", text)
+    parts += [f"then an error ({raised.group(1)})"] if raised else []
+    more = re.search(r"\.\.\.\+(\d+) more", text)
+    parts += [f'"...+{more.group(1)} more"'] if more else []
     return ", ".join(parts)
 
 

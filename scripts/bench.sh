@@ -13,4 +13,6 @@ for script in bench/maps.sh bench/failure-rates.sh bench/go-fixtures.sh bench/br
         BENCH_LARGE=1 bash "$script"
     fi
 done
+echo "== bench/breakpoints.sh 3 3 go" >&2
+bash bench/breakpoints.sh 3 3 go
 echo "bench: results in docs/BENCHMARKS.md" >&2

@@ -2,7 +2,8 @@
 # `make demo`: build, profile the ghost-read fixture, and replay the ghost read under gdb and
 # under lldb: a reader reports a present key as missing while a writer's growth work is half-way
 # through evacuating the reader's bucket. Go's map does this silently; the replay makes it happen on
-# every run and shows each step. It ends with a picture of the replay (mapscope report).
+# every run and shows each step. Then the same ghost read on a real Go 1.19 program, under both
+# debuggers. It ends with a picture of the replay (mapscope report).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,8 +11,9 @@ step() { printf '\n== %s\n' "$*"; }
 out=target/demo
 mkdir -p "$out"
 
-step "build (cargo build --workspace)"
+step "build (cargo build --workspace; the Go fixtures with Go 1.19)"
 cargo build --workspace -q
+make -s go-fixtures
 
 step "profile: what mapscope reads from the fixture's DWARF"
 target/debug/mapscope profile target/debug/ghost-read -o "$out/ghost-read.profile.json"
@@ -45,6 +47,19 @@ if cmp -s "$out/ghost-read.gdb.jsonl" "$out/ghost-read.lldb.jsonl"; then
     echo "gdb and lldb wrote the same transcript: $out/ghost-read.gdb.jsonl"
 else
     echo "the gdb and lldb transcripts differ: diff $out/ghost-read.gdb.jsonl $out/ghost-read.lldb.jsonl"
+    status=1
+fi
+
+for debugger in gdb lldb; do
+    step "on Go itself: mapscope replay fixtures/scenarios/go/ghost-read.toml --debugger $debugger"
+    target/debug/mapscope replay fixtures/scenarios/go/ghost-read.toml --debugger "$debugger" \
+        --transcript "$out/go-ghost-read.$debugger.jsonl" || status=$?
+done
+echo
+if cmp -s "$out/go-ghost-read.gdb.jsonl" "$out/go-ghost-read.lldb.jsonl"; then
+    echo "gdb and lldb wrote the same transcript of Go's ghost read: $out/go-ghost-read.gdb.jsonl"
+else
+    echo "the gdb and lldb transcripts differ: diff $out/go-ghost-read.gdb.jsonl $out/go-ghost-read.lldb.jsonl"
     status=1
 fi
 

@@ -17,16 +17,9 @@ fn main() {
     for dir in DIRECTORIES {
         let path = root.join(dir);
         println!("cargo:rerun-if-changed={}", path.display());
-        let mut files: Vec<PathBuf> = match fs::read_dir(&path) {
-            Ok(read) => read
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "py"))
-                .collect(),
-            Err(_) => continue, // packaged without the checkout: nothing to embed
-        };
-        files.sort();
-        for file in files {
-            let name = format!("{dir}/{}", file.file_name().unwrap().to_string_lossy());
+        for file in python_files(&path) {
+            let relative = file.strip_prefix(&path).expect("found under the directory");
+            let name = format!("{dir}/{}", relative.to_string_lossy());
             println!("cargo:rerun-if-changed={}", file.display());
             let bytes = fs::read(&file).expect("readable script");
             for b in name.bytes().chain(bytes.iter().copied()) {
@@ -46,6 +39,25 @@ fn main() {
     ));
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets it")).join("scripts.rs");
     fs::write(out, code).expect("writable OUT_DIR");
+}
+
+/// The `.py` files under `dir` and its subdirectories (packages such as `explore/`), sorted;
+/// none when the directory is absent (packaged without the checkout).
+fn python_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let Ok(read) = fs::read_dir(dir) else {
+        return found;
+    };
+    for path in read.filter_map(|e| e.ok().map(|e| e.path())) {
+        if path.is_dir() {
+            println!("cargo:rerun-if-changed={}", path.display());
+            found.extend(python_files(&path));
+        } else if path.extension().is_some_and(|x| x == "py") {
+            found.push(path);
+        }
+    }
+    found.sort();
+    found
 }
 
 fn absolute(path: &Path) -> String {

@@ -14,14 +14,18 @@ Modules, each with one job:
 - :mod:`layout`        the layouts of one map type (header, bucket, key and elem)
 - :mod:`typenames`     type names as debuggers spell them; which names are maps
 - :mod:`decode`        headers, buckets, tophash states and live entries from raw memory
+- :mod:`swiss`         Swiss-table maps (Go 1.24+) from raw memory; :mod:`swiss_text` their text
 - :mod:`values`        rendering keys and elems from raw bytes
 - :mod:`recognize`     which values are maps, and where their headers are
 - :mod:`conditions`    breakpoint conditions the debugger evaluates itself
+- :mod:`places`        reading a variable where DWARF puts it (register, stack slot, pieces)
+- :mod:`inspector`     the DWARF inspector's variable service (``mapscope variables --stdin``)
 - :mod:`target`        the program seen through an adapter: roles, maps, sites, watches, fatal reports
 - :mod:`printer`       the map printer: summary and lazy children, and ``hmap print``'s text
 - :mod:`commands`      the ``hmap`` command table, its handlers and the stop reports
 - :mod:`scenario`      replay scenarios; :mod:`replay` the engine; :mod:`transcript` its record
 - :mod:`explore`       the search for failing interleavings (``mapscope explore``) on the engine
+  (a package: footprints, search, executor, output, batch)
 - :mod:`report`        a transcript drawn as an HTML page or SVG (``mapscope report``)
 """
 

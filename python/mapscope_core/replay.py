@@ -174,34 +174,39 @@ class Engine:
 
     # -- breakpoints ---------------------------------------------------------------------------
 
+    def set_gates(self):
+        """Sets the gate breakpoints (see :func:`gate_functions`) and returns their numbers."""
+        at_entry = not self.free  # gomap's start line has no prologue worth passing
+        return {
+            self.adapter.set_breakpoint(Site(0, name, 0, at_entry=at_entry))
+            for name in gate_functions(self.scenario, self.free)
+        }
+
     def _breakpoints(self):
         target, adapter = self.target, self.adapter
-        self.gates = {adapter.set_breakpoint(Site(0, name, 0, at_entry=not self.free)) for name in self._gates()}
+        self.gates = self.set_gates()
         self.fatal_bps = {adapter.set_breakpoint(site) for site, _, _ in target.role_sites("fatal")}
         self.all_breakpoints += [*sorted(self.gates), *self.fatal_bps]
         self.step_bps = []
-        for step in self.scenario.steps:
+        for index, step in enumerate(self.scenario.steps, start=1):
             numbers = set()
             t = step.target
             if t.kind in ("role", "probe"):
                 role, probe = (None, t.name) if t.kind == "probe" else (t.name, None)
                 map_type = target.require_profile().map_type(step.map_type) if step.map_type else None
-                for site, cond in target.conditional_sites(role, probe, None, step.bucket, step.growing, map_type):
+                unplaced = []
+                sites = target.conditional_sites(role, probe, None, step.bucket, step.growing, map_type, unplaced)
+                for site, cond in sites:
                     number = adapter.set_breakpoint(site, cond)
                     adapter.enable_breakpoint(number, False)
                     numbers.add(number)
+                if unplaced:
+                    # A function copy where the filter's parameter cannot be read there (the
+                    # runtime's optimised code): the step cannot stop in it, and says so.
+                    where = ", ".join(sorted({site.function for site, _ in unplaced}))
+                    self.emit("note", text=f"step {index}: {t.describe()} is not watched in {where}")
             self.step_bps.append(numbers)
             self.all_breakpoints += sorted(numbers)
-
-    def _gates(self):
-        """Where each thread waits before its first step: the scenario's ``gate``; else, on Go,
-        the function each goroutine started in (the threads are named by it); else the gomap
-        fixtures' start line."""
-        if self.scenario.gate:
-            return [self.scenario.gate]
-        if self.free:
-            return sorted({name.split("#")[0] for name in self.scenario.threads})
-        return [GOMAP_GATE]
 
     # -- phases --------------------------------------------------------------------------------
 
@@ -498,6 +503,17 @@ class Watchdog:
 
     def cancel(self):
         self.done.set()
+
+
+def gate_functions(scenario, go):
+    """Where each thread waits before its first step: the scenario's ``gate``; else, on Go
+    (``go``), the function each goroutine started in (the threads are named by it); else the
+    gomap fixtures' start line."""
+    if scenario.gate:
+        return [scenario.gate]
+    if go:
+        return sorted({name.split("#")[0] for name in scenario.threads})
+    return [GOMAP_GATE]
 
 
 def go_runtime_settings(scenario):

@@ -32,7 +32,7 @@ _TOP_KEYS = (
 )
 _STEP_KEYS = ("thread", "until", "bucket", "growing", "type", "show_bucket", "show_new_bucket", "snapshot")
 _EXPECT_KEYS = ("exit", "fatal", "fatal_thread", "output", "watch", "threads_in_roles")
-_EXPLORE_KEYS = ("points", "failure_output", "clean_exit")
+_EXPLORE_KEYS = ("points", "failure_output", "clean_exit", "type")
 _MAX_BUCKET = 1 << 40
 
 
@@ -83,7 +83,7 @@ class Scenario:
     fixture: str
     args: list
     threads: list
-    gate: object  # the function every thread calls first, or None (see replay.Engine._gates)
+    gate: object  # the function every thread calls first, or None (see replay.gate_functions)
     time_limit: float
     steps: list
     expect: dict
@@ -244,6 +244,8 @@ def _explore(raw, where):
         explore["points"].append(Target(kind, name.strip()))
     if e.has("clean_exit"):
         explore["clean_exit"] = e.integer("clean_exit", 0, 255)
+    if e.has("type"):
+        explore["type"] = e.string("type")
     return explore
 
 

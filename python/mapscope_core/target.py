@@ -191,7 +191,9 @@ class Target:
         try:
             return places.read(place, param.size, registers, self.read, fn.cfa_at(link), self.load_bias())
         except MapscopeError:
-            return None
+            # Where the place cannot be read (a register the debugger does not give), the
+            # debugger's own reading of the variable, if it has one.
+            return self._debugger_variable(thread.number, index, param.name)
 
     def frame_uint(self, thread, index, *names):
         """:meth:`frame_param` as an unsigned integer, or None."""

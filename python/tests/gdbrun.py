@@ -4,7 +4,7 @@ import shutil
 import subprocess
 import tempfile
 
-from conftest import REPO, TARGET, missing
+from conftest import REPO, TARGET, DebuggerFailed, missing
 
 
 def fixture(name):
@@ -31,14 +31,19 @@ def gdb(binary, script, timeout=120, before_program=()):
     with tempfile.NamedTemporaryFile("w", suffix=".gdb") as f:
         f.write(text)
         f.flush()
-        done = subprocess.run(
-            ["gdb", "-nx", "-batch", *(a for c in before_program for a in ("-iex", c)), "-x", f.name, str(binary)],
-            capture_output=True,
-            text=True,
-            cwd=REPO,
-            timeout=timeout,
-        )
+        try:
+            done = subprocess.run(
+                ["gdb", "-nx", "-batch", *(a for c in before_program for a in ("-iex", c)), "-x", f.name, str(binary)],
+                capture_output=True,
+                text=True,
+                cwd=REPO,
+                timeout=timeout,
+            )
+        except subprocess.TimeoutExpired as e:
+            raise DebuggerFailed(f"gdb did not end within {timeout} s:\n{e.stdout or ''}") from None
     out = done.stdout + done.stderr
     assert "Traceback" not in out, out
+    if "GDB-DONE" not in done.stdout and "internal-error:" in out:
+        raise DebuggerFailed(out)
     assert "GDB-DONE" in done.stdout, out
     return out

@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import tempfile
 
-from conftest import REPO, missing
+from conftest import REPO, DebuggerFailed, missing
 
 
 def lldb(binary, commands, timeout=180):
@@ -19,14 +19,17 @@ def lldb(binary, commands, timeout=180):
     with tempfile.NamedTemporaryFile("w", suffix=".lldb") as f:
         f.write(text)
         f.flush()
-        done = subprocess.run(
-            ["lldb-16", "-b", "-o", f"command source -e false -c false {f.name}", str(binary)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,  # errors in order with the commands that made them
-            text=True,
-            cwd=REPO,
-            timeout=timeout,
-        )
+        try:
+            done = subprocess.run(
+                ["lldb-16", "-b", "-o", f"command source -e false -c false {f.name}", str(binary)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,  # errors in order with the commands that made them
+                text=True,
+                cwd=REPO,
+                timeout=timeout,
+            )
+        except subprocess.TimeoutExpired as e:
+            raise DebuggerFailed(f"lldb did not end within {timeout} s:\n{e.stdout or ''}") from None
     out = done.stdout
     assert "Traceback" not in out, out
     assert "LLDB-DONE" in out, out

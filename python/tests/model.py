@@ -19,6 +19,7 @@ import threading
 from conftest import REPO
 from fake import FakeAdapter, FakeType, FakeValue
 from mapscope_core.adapter import Frame, Stop, ThreadInfo
+from mapscope_core.errors import MapscopeError
 from mapscope_core.profile import Profile
 from mapscope_core.replay import EXIT_CALL, THREAD_END
 from mapscope_core.target import Target
@@ -120,7 +121,8 @@ class ModelAdapter(FakeAdapter):
 
     # -- the program -----------------------------------------------------------------------------
 
-    def launch(self, args, env, stdout_path):
+    def launch(self, args, env, stdout_path, free=False):
+        assert not free, "the model has no runtime threads of its own"
         self.launched_with = (list(args), dict(env))
         self.launches += 1
         self.world = World(copy.deepcopy(self.initial))
@@ -165,6 +167,9 @@ class ModelAdapter(FakeAdapter):
             out.append(info)
         return out
 
+    def frame_registers(self, thread_number, frame_index, names):
+        raise MapscopeError("model: no registers (its values are read through frame_variable)")
+
     def frame_variable(self, thread_number, frame_index, name):
         t = self._by_number(thread_number)
         if t is None or frame_index != 0:
@@ -197,7 +202,7 @@ class ModelAdapter(FakeAdapter):
             if not enabled or not pcs or pcs[0] != address:
                 continue
             if condition:
-                wanted = [int(n) for n in re.findall(r"== (\d+)", condition)]
+                wanted = [int(n) for n in re.findall(r"== (\d+)", condition.text)]
                 bucket = t.place.get("vars", {}).get("oldbucket", t.place.get("vars", {}).get("bucket"))
                 if any(bucket != n for n in wanted):
                     continue

@@ -138,3 +138,41 @@ def test_unreadable_memory_is_a_clear_error():
         decode.read_header(image.read, 0x10, image.map_type)
     with pytest.raises(decode.MapscopeError, match="nil"):
         decode.read_header(image.read, 0, image.map_type)
+
+
+def _damaged(field, value):
+    """grow-2 (mid-doubling) with one header field overwritten, where the profile puts it."""
+    image = Image("grow-2.json")
+    fld = image.map_type.header[field]
+    image.write(image.header + fld.offset, value.to_bytes(fld.size, "little", signed=value < 0))
+    return image
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("B", 64, "B = 64, a bucket array larger than the address space"),
+        ("B", 45, "a bucket array larger than the address space"),
+        ("count", -1, "count = -1 is negative"),
+        ("count", 10_000, "count = 10000 does not fit in 32 buckets of 8 slots"),
+        ("flags", 0x40, "has unknown bits 0x40"),
+        ("nevacuate", 33, "nevacuate = 33 is beyond its 32 buckets"),
+        ("buckets", 0x10, "buckets = 0x10 is not readable"),
+        ("oldbuckets", 0x10, "oldbuckets = 0x10 is not readable"),
+    ],
+)
+def test_implausible_headers_are_refused(field, value, message):
+    image = _damaged(field, value)
+    with pytest.raises(decode.MapscopeError) as e:
+        decode.read_header(image.read, image.header, image.map_type)
+    text = str(e.value)
+    assert text.startswith(f"0x{image.header:x} does not look like a map header: "), text
+    assert message in text and "\n" not in text, text
+
+
+def test_a_pointer_into_a_header_is_not_a_map():
+    # Found by hand: 16 bytes into a real header once printed "doubling from 1099511627776 buckets".
+    image = Image("grow-2.json")
+    for offset in range(8, image.map_type.header_size, 8):
+        with pytest.raises(decode.MapscopeError, match="does not look like a map header|not in the image"):
+            decode.read_header(image.read, image.header + offset, image.map_type)

@@ -388,3 +388,13 @@ def test_explore_inputs_and_options_are_checked(tmp_path):
 def test_unknown_points_are_refused():
     with pytest.raises(BadInput, match=r"\[explore\] points: unknown probe 'nope'"):
         setup({"t": None}, {}, points=["probe nope"])
+
+
+def test_a_schedule_is_shown_with_repeated_steps_counted():
+    steps = [{"thread": "reader", "until": "role access"}] * 3 + [
+        {"thread": "writer", "until": "probe evacuate-marked", "bucket": 0},
+        {"thread": "reader", "until": "exit"},
+    ]
+    assert explore.schedule_text(steps) == (
+        "reader until role access (x3), writer until probe evacuate-marked (0), reader until exit"
+    )

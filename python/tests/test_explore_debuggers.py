@@ -108,3 +108,26 @@ def test_bad_input_is_one_line_and_status_2(args, message):
     assert "Traceback" not in stdout + stderr
     errors = [line for line in stderr.splitlines() if line.startswith("mapscope: error:")]
     assert len(errors) == 1, stderr
+
+
+@pytest.mark.parametrize("debugger", ["gdb", "lldb"])
+def test_two_go_writers_race_is_found_and_a_go_program_needs_its_map_type(tmp_path, debugger):
+    need(debugger)
+    if not (TARGET / "go-concurrent-writes").exists():
+        missing("the Go fixtures are not built")
+    status, stdout, stderr = explore(
+        EXPLORE / "go-concurrent-writes.toml", "--debugger", debugger, "--until", "concurrent map writes"
+    )
+    assert status == 1, stdout + stderr
+    assert "fatal error: concurrent map writes, detected by writer-" in stdout
+    assert (
+        "shortest schedule: 1 preemption, 2 steps: writer-1 until probe writer-set-writing, writer-2 until fatal"
+        in (stdout)
+    )
+    # Without the map type, the runtime's own maps would be searched too: refused.
+    text = (EXPLORE / "go-concurrent-writes.toml").read_text()
+    scenario = tmp_path / "go-writers.toml"
+    scenario.write_text(text[: text.index("[explore]")])
+    status, stdout, stderr = explore(scenario, "--debugger", debugger)
+    assert status == 2, stdout + stderr
+    assert 'on a Go program, name the map type to search in the scenario: [explore] type = "map[K]V"' in stdout

@@ -7,6 +7,7 @@ import subprocess
 
 from conftest import REPO, missing
 from gdbrun import fixture, gdb
+from hostile import BEFORE_RUN, says
 
 STOP_LOOP = """
 python
@@ -157,6 +158,26 @@ kill
     for command, expected in commands.items():
         assert command in errors, f"{command} did not fail:\n{out}"
         assert expected in errors[command], (command, errors[command])
+        assert "\\n" not in errors[command], f"{command}: not one line: {errors[command]}"
+
+
+def test_hostile_commands_before_run_are_one_line_errors():
+    script = f"""
+python
+import gdb
+for command in {list(BEFORE_RUN)!r}:
+    try:
+        gdb.execute(command, to_string=True)
+        print("NO-ERROR", command)
+    except gdb.error as e:
+        print("ERROR", command, "=>", str(e).replace("\\n", "\\\\n"))
+end
+"""
+    out = gdb(fixture("grow"), script)
+    errors = dict(line[6:].split(" => ", 1) for line in out.splitlines() if line.startswith("ERROR "))
+    for command, expected in BEFORE_RUN.items():
+        assert command in errors, f"{command} did not fail:\n{out}"
+        assert says(errors[command], expected), (command, errors[command])
         assert "\\n" not in errors[command], f"{command}: not one line: {errors[command]}"
 
 

@@ -5,6 +5,7 @@ import json
 import re
 
 from gdbrun import fixture
+from hostile import BEFORE_RUN, says
 from lldbrun import lldb, repeat
 from test_gdb import parse_truth
 
@@ -127,6 +128,16 @@ def test_errors_are_one_line():
         assert lines[at + 1].startswith("error: "), f"{command} did not fail: {lines[at + 1]}"
         assert expected in lines[at + 1], (command, lines[at + 1])
         assert lines[at + 2].startswith("(lldb) "), f"{command}: not one line: {lines[at + 1 : at + 3]}"
+
+
+def test_hostile_commands_before_run_are_one_line_errors():
+    out = lldb(fixture("grow"), "\n".join(BEFORE_RUN))
+    lines = out.splitlines()
+    for command, expected in BEFORE_RUN.items():
+        at = lines.index(f"(lldb) {command}")
+        assert lines[at + 1].startswith("error: "), f"{command} did not fail: {lines[at + 1]}"
+        assert says(lines[at + 1], expected), (command, lines[at + 1])
+        assert at + 2 == len(lines) or lines[at + 2].startswith("(lldb) "), f"{command}: not one line"
 
 
 def test_watch_refuses_a_fifth_debug_register():

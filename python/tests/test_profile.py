@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 from conftest import DATA, TARGET, missing
-from mapscope_core import elf
+from mapscope_core import elf, profile_cache
 from mapscope_core.errors import MapscopeError
 from mapscope_core.profile import Profile, key_elem_of
 
@@ -99,3 +99,65 @@ def test_unknown_or_ambiguous_map_types():
     data["layouts"]["buckets"].append(second)
     with pytest.raises(MapscopeError, match="several"):
         Profile(data).map_type(None)
+
+
+@pytest.fixture(scope="module")
+def cached_grow(tmp_path_factory):
+    """``(binary, mapscope, cache home, the good entry's path relative to it, its text)``: one
+    profile of the grow fixture made through the cache."""
+    binary, mapscope = TARGET / "grow", TARGET / "mapscope"
+    if not binary.exists() or not mapscope.exists():
+        missing("fixtures or mapscope not built")
+    home = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as m:
+        m.setenv("XDG_CACHE_HOME", str(home))
+        m.setenv("MAPSCOPE", str(mapscope))
+        profile_cache.build(binary)
+        entry = profile_cache.cache_path(binary, str(mapscope))
+    return binary, mapscope, home, entry.relative_to(home), entry.read_text()
+
+
+def _cache_with(tmp_path, monkeypatch, cached_grow, text):
+    binary, mapscope, _, relative, _ = cached_grow
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("MAPSCOPE", str(mapscope))
+    entry = tmp_path / relative
+    entry.parent.mkdir(parents=True)
+    entry.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return binary, entry
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda d: d["layouts"]["header"][0]["fields"]["count"].update(offset=1 << 40),  # outside its struct
+        lambda d: d["binary"].update(build_id="00" * 20),  # another build's entry under this key
+        lambda d: d.update(schema_version="1"),
+        lambda d: "{ truncated",
+        lambda d: b"\xff\xfe not text",
+    ],
+    ids=["offset-outside-struct", "other-build", "schema-type", "not-json", "not-utf8"],
+)
+def test_a_damaged_cache_entry_is_rebuilt(tmp_path, monkeypatch, cached_grow, damage):
+    good = cached_grow[4]
+    data = json.loads(good)
+    damaged = damage(data)
+    binary, entry = _cache_with(tmp_path, monkeypatch, cached_grow, json.dumps(data) if damaged is None else damaged)
+    profile = profile_cache.build(binary)
+    assert entry.read_text() == good  # rebuilt and cached again
+    assert (
+        profile.map_types[0].header["count"].offset
+        == json.loads(good)["layouts"]["header"][0]["fields"]["count"]["offset"]
+    )
+
+
+def test_rebuild_ignores_the_cache(tmp_path, monkeypatch, cached_grow):
+    good = cached_grow[4]
+    # An entry that passes every check (the same content, written another way) is still
+    # replaced by --rebuild, and used as it is without it.
+    other = json.dumps(json.loads(good), indent=7)
+    binary, entry = _cache_with(tmp_path, monkeypatch, cached_grow, other)
+    profile_cache.build(binary)
+    assert entry.read_text() == other
+    profile_cache.build(binary, rebuild=True)
+    assert entry.read_text() == good

@@ -15,6 +15,10 @@ def test_every_shipped_scenario_parses_and_has_an_expected_transcript():
     assert len(SCENARIOS) >= 7
     for path in SCENARIOS:
         s = scenario.load(path)
+        if path.parent.name == "explore":
+            # mapscope explore's inputs: no steps, nothing to expect yet.
+            assert not s.steps, path
+            continue
         assert s.steps and s.expect, path
         assert path.with_name(path.stem + ".expected.jsonl").is_file(), path
 

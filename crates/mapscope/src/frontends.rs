@@ -29,11 +29,20 @@ pub enum Debugger {
     Lldb,
 }
 
+impl Debugger {
+    fn name(self) -> &'static str {
+        match self {
+            Debugger::Gdb => "gdb",
+            Debugger::Lldb => "lldb",
+        }
+    }
+}
+
 /// The core's last line of a batch replay (python/mapscope_core/commands.py, REPLAY_STATUS).
 const STATUS_LINE: &str = "replay exit status: ";
-/// The core's last line of a batch explore (python/mapscope_core/explore.py, EXPLORE_STATUS).
+/// The core's last line of a batch explore (python/mapscope_core/explore/batch.py, EXPLORE_STATUS).
 const EXPLORE_STATUS: &str = "explore exit status: ";
-/// How the core's progress lines of a search start (explore.py, PROGRESS).
+/// How the core's progress lines of a search start (explore/batch.py, PROGRESS).
 const PROGRESS: &str = "explore progress: ";
 /// How the core's account of a search begins.
 const EXPLORE_STARTS: &[&str] = &["explore of ", "explore refused:", "explore failed:"];
@@ -45,16 +54,7 @@ pub fn replay(
     transcript: Option<&Path>,
     bless: bool,
 ) -> Result<()> {
-    if !scenario.is_file() {
-        return Err(Error::Usage(format!(
-            "no scenario file {}",
-            quoted(scenario)
-        )));
-    }
-    let scenario = std::fs::canonicalize(scenario).map_err(|source| Error::Open {
-        path: scenario.to_path_buf(),
-        source,
-    })?;
+    let scenario = scenario_file(scenario)?;
     let scripts = scripts()?;
     let transcript = transcript.map(absolute);
     let call = format!(
@@ -73,15 +73,11 @@ pub fn replay(
         &format!("replay_main({call})"),
         &format!("replay_main(lldb.debugger, {call})"),
     )?;
-    // The core builds profiles with this very mapscope.
-    if let Ok(me) = std::env::current_exe() {
-        command.env("MAPSCOPE", me);
-    }
-    let name = match debugger {
-        Debugger::Gdb => "gdb",
-        Debugger::Lldb => "lldb",
-    };
-    eprintln!("mapscope replay: {} under {name}", scenario.display());
+    eprintln!(
+        "mapscope replay: {} under {}",
+        scenario.display(),
+        debugger.name()
+    );
     let done = run_with_open_stdin(&mut command)
         .map_err(|e| Error::Usage(format!("cannot start the debugger: {e}")))?;
     let text =
@@ -161,7 +157,7 @@ fn debugger_command(
     gdb_call: &str,
     lldb_call: &str,
 ) -> Result<Command> {
-    Ok(match debugger {
+    let mut command = match debugger {
         Debugger::Gdb => {
             let mut c = Command::new(executable(&["gdb"])?);
             // Not -batch: a Go program runs in gdb's non-stop mode, on a thread of the core's
@@ -185,6 +181,25 @@ fn debugger_command(
                 ));
             c
         }
+    };
+    // The core builds profiles with this very mapscope.
+    if let Ok(me) = std::env::current_exe() {
+        command.env("MAPSCOPE", me);
+    }
+    Ok(command)
+}
+
+/// The scenario file, as an absolute path; a missing one is bad input.
+fn scenario_file(scenario: &Path) -> Result<PathBuf> {
+    if !scenario.is_file() {
+        return Err(Error::Usage(format!(
+            "no scenario file {}",
+            quoted(scenario)
+        )));
+    }
+    std::fs::canonicalize(scenario).map_err(|source| Error::Open {
+        path: scenario.to_path_buf(),
+        source,
     })
 }
 
@@ -323,16 +338,7 @@ impl Search {
 /// Searches the schedules of `scenario` (a scenario without steps) in `debugger`; Ok when the
 /// search ended without finding a failure.
 pub fn explore(scenario: &Path, debugger: Debugger, search: &Search) -> Result<()> {
-    if !scenario.is_file() {
-        return Err(Error::Usage(format!(
-            "no scenario file {}",
-            quoted(scenario)
-        )));
-    }
-    let scenario = std::fs::canonicalize(scenario).map_err(|source| Error::Open {
-        path: scenario.to_path_buf(),
-        source,
-    })?;
+    let scenario = scenario_file(scenario)?;
     let scripts = scripts()?;
     let options =
         serde_json::to_string(&search.options()?).map_err(|e| Error::Output(e.to_string()))?;
@@ -343,14 +349,11 @@ pub fn explore(scenario: &Path, debugger: Debugger, search: &Search) -> Result<(
         &format!("explore_main({call})"),
         &format!("explore_main(lldb.debugger, {call})"),
     )?;
-    if let Ok(me) = std::env::current_exe() {
-        command.env("MAPSCOPE", me);
-    }
-    let name = match debugger {
-        Debugger::Gdb => "gdb",
-        Debugger::Lldb => "lldb",
-    };
-    eprintln!("mapscope explore: {} under {name}", scenario.display());
+    eprintln!(
+        "mapscope explore: {} under {}",
+        scenario.display(),
+        debugger.name()
+    );
     // stdin stays open until the debugger ends (see debugger_command).
     let mut child = command
         .stdin(Stdio::piped())
@@ -672,6 +675,7 @@ mod tests {
             "gdb-scripts/mapscope.py",
             "lldb-scripts/mapscope.py",
             "python/mapscope_core/commands.py",
+            "python/mapscope_core/explore/__init__.py",
         ] {
             assert!(
                 names.contains(&needed),

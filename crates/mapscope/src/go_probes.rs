@@ -362,7 +362,13 @@ pub const SWISS: &str = "go-swiss";
 pub struct Anchor {
     pub probe: String,
     pub mode: Mode,
+    /// The statement's line.
     pub line: u32,
+    /// For `after` a call that never returns: the line that closes its block. The rest of the
+    /// block never runs (Go 1.24+ writes `return` after `fatal(...)`), so the probe is the
+    /// first statement after this line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_end: Option<u32>,
 }
 
 /// The anchors of one runtime function in one Go version's sources.
@@ -401,10 +407,16 @@ fn function_anchors(
     for (probe, mode, statement, first) in patterns {
         for (i, l) in lines.iter().enumerate().take(end).skip(start + 1) {
             if l.trim().starts_with(statement) {
+                let no_return = NO_RETURN.iter().any(|c| statement.starts_with(c));
                 anchors.push(Anchor {
                     probe: probe.to_string(),
                     mode: *mode,
                     line: u32::try_from(i + 1).unwrap_or(u32::MAX),
+                    block_end: if *mode == Mode::After && no_return {
+                        block_end(lines, i, end).map(|j| u32::try_from(j + 1).unwrap_or(u32::MAX))
+                    } else {
+                        None
+                    },
                 });
                 if *first {
                     break;
@@ -420,6 +432,30 @@ fn function_anchors(
         anchors,
         family: family.map(str::to_string),
     })
+}
+
+/// Calls that never return: what follows them in their block is dead code.
+const NO_RETURN: &[&str] = &["fatal(", "throw("];
+
+/// The index of the line that closes the block holding line `i` (before line `end`), by brace
+/// depth. Go's runtime sources put no braces in the strings of the lines scanned here.
+fn block_end(lines: &[&str], i: usize, end: usize) -> Option<usize> {
+    let mut depth = 0i64;
+    for (j, line) in lines.iter().enumerate().take(end).skip(i) {
+        for c in line.chars() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth < 0 {
+                        return Some(j);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    None
 }
 
 /// Finds the anchors of every patterned function defined in a source text.
@@ -882,10 +918,12 @@ fn resolve(points: &[&Point], a: &Anchor, end_line: u32) -> Option<(u32, u64)> {
             .map(|p| p.address)
             .min()
     };
+    // After a call that never returns, the probe follows its block (see Anchor::block_end).
+    let from = a.block_end.unwrap_or(a.line);
     let mut later: Vec<u32> = points
         .iter()
         .map(|p| p.line)
-        .filter(|&l| l > a.line && l <= end_line)
+        .filter(|&l| l > from && l <= end_line)
         .collect();
     later.sort_unstable();
     later.dedup();
@@ -900,8 +938,9 @@ fn resolve(points: &[&Point], a: &Anchor, end_line: u32) -> Option<(u32, u64)> {
         }
         Mode::After => {
             // The first later line with code after the anchor's code; when the anchor's code is
-            // out of line (a cold `fatal` call placed at the end), the first later line.
-            if let Some(anchor) = lowest(a.line) {
+            // out of line (a cold `fatal` call placed at the end), the first later line. After
+            // a block that ends in a call that never returns: the first line after the block.
+            if let Some(anchor) = lowest(a.line).filter(|_| a.block_end.is_none()) {
                 for &line in &later {
                     if let Some(addr) = points
                         .iter()
@@ -974,6 +1013,7 @@ mod tests {
             probe: "p".into(),
             mode: Mode::After,
             line: 10,
+            block_end: None,
         };
         assert_eq!(resolve(&refs, &after, 20), Some((12, 110)));
         // A cold anchor (code at the end): the first later line.
@@ -985,6 +1025,7 @@ mod tests {
             probe: "p".into(),
             mode: Mode::At,
             line: 9,
+            block_end: None,
         };
         let refs: Vec<&Point> = pts.iter().collect();
         assert_eq!(resolve(&refs, &at, 20), Some((10, 100)));
@@ -992,8 +1033,29 @@ mod tests {
             probe: "p".into(),
             mode: Mode::After,
             line: 12,
+            block_end: None,
         };
         assert_eq!(resolve(&refs, &late, 20), None);
+    }
+
+    #[test]
+    fn after_a_call_that_never_returns_is_after_its_block() {
+        // Go 1.24+: `if m.writing != 0 {` / `fatal(...)` / `return nil, false` / `}` / next.
+        let src = "func f() {\n\tif m.writing != 0 {\n\t\tfatal(\"concurrent map read and map write\")\n\t\treturn nil, false\n\t}\n\tif m.dirLen == 0 {\n\t}\n}\n";
+        let lines: Vec<&str> = src.lines().collect();
+        let patterns = [(
+            "reader-entry-checked",
+            Mode::After,
+            "fatal(\"concurrent map read and map write\")",
+            false,
+        )];
+        let found = function_anchors(&lines, "f.go", "f", "func f(", &patterns, None).unwrap();
+        let anchor = &found.anchors[0];
+        assert_eq!((anchor.line, anchor.block_end), (3, Some(5)));
+        // The dead `return` (line 4) has code after the fatal call's: still not the probe.
+        let pts = [pt(100, 3), pt(110, 4), pt(80, 6)];
+        let refs: Vec<&Point> = pts.iter().collect();
+        assert_eq!(resolve(&refs, anchor, 8), Some((6, 80)));
     }
 
     #[test]
