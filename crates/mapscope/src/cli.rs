@@ -76,8 +76,9 @@ PATTERN is a substring of the demangled name (without the hash suffix).")]
   mapscope lines target/debug/grow crates/gomap/src/runtime/map.rs:120
 
 FILE may be any suffix of the path on a `/` boundary. For FILE:LINE, one address
-per function (the lowest is_stmt address of that line), like gdb's breakpoint
-locations; when the line has no code, the next line that has some is used.")]
+per function, per inlined copy and per lexical block with names of its own (the
+lowest is_stmt address of that line in each), like gdb's breakpoint locations;
+when the line has no code, the next line that has some is used.")]
     Lines {
         /// The ELF binary.
         bin: PathBuf,

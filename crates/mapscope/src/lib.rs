@@ -24,6 +24,7 @@ pub mod names;
 pub mod scan;
 pub mod split;
 pub mod types;
+pub mod walk;
 
 pub use error::{Error, Result};
 pub mod cache;

@@ -148,6 +148,8 @@ pub struct Row {
     pub file: Arc<str>,
     pub line: u32,
     pub is_stmt: bool,
+    /// Index of the row's unit among `.debug_info`'s units (section order).
+    pub unit: usize,
 }
 
 /// Full path of a line-program file entry: comp_dir / directory / name.
@@ -209,17 +211,30 @@ pub fn rows(
     let headers = scan::unit_headers(&dwarf)?;
     let code = bin.code_ranges();
     let row_ok = |a: u64, l: u32| Binary::in_code(&code, a) && row_ok(a, l);
-    let per_unit = scan::par_units(&headers, |_, h| unit_rows(&dwarf, h, file_ok, &row_ok))?;
+    let tables = crate::walk::Tables::new();
+    let per_unit = scan::par_units(&headers, |i, h| {
+        unit_rows(&dwarf, &tables, i, h, file_ok, &row_ok)
+    })?;
     Ok(per_unit.into_iter().flatten().collect())
 }
 
 fn unit_rows<'a>(
     dwarf: &gimli::Dwarf<R<'a>>,
+    tables: &crate::walk::Tables,
+    index: usize,
     header: &UnitHeader<R<'a>>,
     file_ok: &(dyn Fn(&str) -> bool + Sync),
     row_ok: &(dyn Fn(u64, u32) -> bool + Sync),
 ) -> Result<Vec<Row>> {
-    let unit = dwarf.unit(*header)?;
+    // The unit from its root entry only (its abbreviations parsed by `walk`, not gimli);
+    // anything unusual: gimli's way, which gives the same unit or the error.
+    let unit = match tables
+        .get(dwarf, header)
+        .and_then(|t| crate::walk::line_unit(dwarf, *header, &t))
+    {
+        Ok(u) => u,
+        Err(_) => dwarf.unit(*header)?,
+    };
     let Some(program) = unit.line_program.clone() else {
         return Ok(Vec::new());
     };
@@ -262,6 +277,7 @@ fn unit_rows<'a>(
                 file,
                 line,
                 is_stmt: row.is_stmt(),
+                unit: index,
             });
         }
     }
@@ -320,8 +336,10 @@ pub fn parse_addr(s: &str) -> Option<u64> {
     }
 }
 
-/// Resolves FILE:LINE to one address per function: the lowest `is_stmt` address of
-/// the line (or of the next line with code) in each function.
+/// Resolves FILE:LINE to the addresses gdb's `break FILE:LINE` uses: the line (or
+/// the next line with code), then the lowest `is_stmt` address of it in each block
+/// — each function, each inlined copy of a function, and each lexical block that
+/// declares names — so that every inlined copy gets its own location.
 pub fn line_locations(bin: &Binary<'_>, file: &str, line: u32) -> Result<(u32, Vec<Location>)> {
     let rows = rows(bin, &|p| path_matches(p, file), &|_, l| l >= line)?;
     let Some(target) = rows.iter().map(|r| r.line).min() else {
@@ -333,16 +351,24 @@ pub fn line_locations(bin: &Binary<'_>, file: &str, line: u32) -> Result<(u32, V
     let at: Vec<&Row> = rows.iter().filter(|r| r.line == target).collect();
     let stmt: Vec<&Row> = at.iter().copied().filter(|r| r.is_stmt).collect();
     let chosen = if stmt.is_empty() { at } else { stmt };
+    let blocks = blocks_of(bin, &chosen)?;
     let funcs = symbols::function_ranges(bin);
-    let mut per_fn: BTreeMap<(Option<u64>, Arc<str>), &Row> = BTreeMap::new();
+    let mut per_block: BTreeMap<BlockKey, &Row> = BTreeMap::new();
     for r in chosen {
-        let f = containing_range(&funcs, r.address).map(|f| f.0);
-        let e = per_fn.entry((f, r.file.clone())).or_insert(r);
+        let key = match blocks.get(&(r.unit, r.address)) {
+            Some(&die) => BlockKey::Die(r.unit, die),
+            // No DIE covers the address: one location per function symbol and file.
+            None => BlockKey::Symbol(
+                containing_range(&funcs, r.address).map(|f| f.0),
+                r.file.clone(),
+            ),
+        };
+        let e = per_block.entry(key).or_insert(r);
         if r.address < e.address {
             *e = r;
         }
     }
-    let mut locs: Vec<Location> = per_fn
+    let mut locs: Vec<Location> = per_block
         .into_values()
         .map(|r| Location {
             address: r.address,
@@ -352,7 +378,172 @@ pub fn line_locations(bin: &Binary<'_>, file: &str, line: u32) -> Result<(u32, V
         })
         .collect();
     locs.sort_by_key(|l| l.address);
+    locs.dedup_by_key(|l| l.address);
     Ok((target, locs))
+}
+
+/// What gdb keeps one location of: a block DIE (unit index, offset in the unit), or,
+/// where no DIE covers the address, a function symbol's start and the file.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum BlockKey {
+    Die(usize, usize),
+    Symbol(Option<u64>, Arc<str>),
+}
+
+/// The innermost block DIE of each row's address, by (unit index, address). Only the
+/// rows' units are read, and only the subtrees whose ranges contain a row.
+fn blocks_of(bin: &Binary<'_>, rows: &[&Row]) -> Result<HashMap<(usize, u64), usize>> {
+    let mut per_unit: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
+    for r in rows {
+        per_unit.entry(r.unit).or_default().push(r.address);
+    }
+    for addrs in per_unit.values_mut() {
+        addrs.sort_unstable();
+        addrs.dedup();
+    }
+    let dwarf = bin.dwarf();
+    let headers = scan::unit_headers(&dwarf)?;
+    let wanted: Vec<(usize, Vec<u64>)> = per_unit.into_iter().collect();
+    let found = scan::par_items(&wanted, |(i, addrs)| {
+        let Some(header) = headers.get(*i) else {
+            return Ok(Vec::new());
+        };
+        let unit = dwarf.unit(*header)?;
+        let mut best: Vec<Option<(usize, usize)>> = vec![None; addrs.len()];
+        let mut tree = unit.entries_tree(None)?;
+        block_walk(&dwarf, &unit, tree.root()?, 0, addrs, &mut best)?;
+        Ok(addrs
+            .iter()
+            .zip(best)
+            .filter_map(|(&a, b)| Some(((*i, a), b?.1)))
+            .collect::<Vec<_>>())
+    })?;
+    Ok(found.into_iter().flatten().collect())
+}
+
+/// Tags whose DIEs gdb turns into blocks: functions and inlined copies always, lexical
+/// blocks when they declare names.
+fn is_scope(tag: gimli::DwTag) -> bool {
+    matches!(
+        tag,
+        gimli::DW_TAG_subprogram | gimli::DW_TAG_inlined_subroutine | gimli::DW_TAG_lexical_block
+    )
+}
+
+/// Names declared in a scope make a lexical block a block of its own.
+fn declares_name(tag: gimli::DwTag) -> bool {
+    matches!(
+        tag,
+        gimli::DW_TAG_variable
+            | gimli::DW_TAG_label
+            | gimli::DW_TAG_typedef
+            | gimli::DW_TAG_structure_type
+            | gimli::DW_TAG_union_type
+            | gimli::DW_TAG_enumeration_type
+            | gimli::DW_TAG_class_type
+    )
+}
+
+/// Does this DIE carry a name, its own or its origin's?
+fn named(entry: &gimli::DebuggingInformationEntry<'_, '_, R<'_>>) -> Result<bool> {
+    Ok(entry.attr(gimli::DW_AT_name)?.is_some()
+        || entry.attr(gimli::DW_AT_abstract_origin)?.is_some()
+        || entry.attr(gimli::DW_AT_specification)?.is_some())
+}
+
+/// Does the DIE at `origin` (the abstract lexical block of an inlined copy) declare names?
+/// gdb gives a concrete block the names of its abstract origin too.
+fn origin_declares(
+    unit: &gimli::Unit<R<'_>>,
+    entry: &gimli::DebuggingInformationEntry<'_, '_, R<'_>>,
+) -> Result<bool> {
+    let Some(gimli::AttributeValue::UnitRef(off)) =
+        entry.attr_value(gimli::DW_AT_abstract_origin)?
+    else {
+        return Ok(false);
+    };
+    let mut tree = unit.entries_tree(Some(off))?;
+    let root = tree.root()?;
+    let mut children = root.children();
+    while let Some(c) = children.next()? {
+        let e = c.entry();
+        if declares_name(e.tag()) && named(e)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Nesting beyond which [`block_walk`] stops descending (bounds its recursion).
+const MAX_DEPTH: usize = 512;
+
+/// Visits `node`'s subtree, descending into scopes only where their ranges contain one
+/// of `addrs`; records in `best` the deepest block containing each address.
+fn block_walk<'a>(
+    dwarf: &gimli::Dwarf<R<'a>>,
+    unit: &gimli::Unit<R<'a>>,
+    node: gimli::EntriesTreeNode<'_, '_, '_, R<'a>>,
+    depth: usize,
+    addrs: &[u64],
+    best: &mut [Option<(usize, usize)>],
+) -> Result<()> {
+    if depth > MAX_DEPTH {
+        // Deeper than any compiler nests scopes: a hostile file; stop descending.
+        return Ok(());
+    }
+    let entry = node.entry();
+    let tag = entry.tag();
+    let offset = entry.offset().0;
+    let mut inside: Vec<usize> = Vec::new();
+    let scope = is_scope(tag);
+    let mut is_block = false;
+    if scope {
+        let ranges = crate::locations::die_ranges(dwarf, unit, entry)?;
+        if ranges.is_empty() && tag != gimli::DW_TAG_lexical_block {
+            // A declaration, or code that was dropped: nothing of ours inside.
+            return Ok(());
+        }
+        for (i, &a) in addrs.iter().enumerate() {
+            if ranges.iter().any(|&(lo, hi)| lo <= a && a < hi) {
+                inside.push(i);
+            }
+        }
+        if inside.is_empty() && !ranges.is_empty() {
+            return Ok(());
+        }
+        // A lexical block without addresses is transparent (its children are the
+        // enclosing scope's).
+        is_block = !ranges.is_empty()
+            && (tag != gimli::DW_TAG_lexical_block || origin_declares(unit, entry)?);
+    }
+    let mut children = node.children();
+    while let Some(child) = children.next()? {
+        let e = child.entry();
+        if is_scope(e.tag()) {
+            block_walk(dwarf, unit, child, depth + 1, addrs, best)?;
+        } else if scope && !is_block && declares_name(e.tag()) && named(e)? {
+            is_block = !inside.is_empty();
+        } else if !scope
+            && !matches!(
+                e.tag(),
+                gimli::DW_TAG_formal_parameter
+                    | gimli::DW_TAG_variable
+                    | gimli::DW_TAG_member
+                    | gimli::DW_TAG_template_type_parameter
+            )
+        {
+            // Namespaces, types and the unit itself may hold functions.
+            block_walk(dwarf, unit, child, depth + 1, addrs, best)?;
+        }
+    }
+    if is_block {
+        for i in inside {
+            if best[i].map_or(true, |(d, _)| d < depth) {
+                best[i] = Some((depth, offset));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `mapscope lines`: answers each query (address or FILE:LINE).

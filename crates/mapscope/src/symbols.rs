@@ -186,7 +186,8 @@ pub fn lookup(bin: &Binary<'_>, pattern: Option<&str>, inlined: bool) -> Result<
     let quick = syms.len() <= 16;
     let mut ctx: Option<lines::Context<'_>> = None;
     let (inl, dwarf_names) = if inlined {
-        scan_functions(bin, pattern)?
+        let addrs: Vec<u64> = syms.iter().map(|s| s.address).collect();
+        scan_functions_for(bin, pattern, &addrs)?
     } else {
         (Vec::new(), HashMap::new())
     };
@@ -211,6 +212,10 @@ pub fn lookup(bin: &Binary<'_>, pattern: Option<&str>, inlined: bool) -> Result<
         })
         .collect();
     if functions.is_empty() && inl.is_empty() {
+        if inlined {
+            // Only some units were read: a corrupt file is reported as such, not as "not found".
+            lines::validate(bin)?;
+        }
         return Err(Error::NotFound(match pattern {
             Some(p) => format!("no function matches `{}`", crate::escape::text(p)),
             None => "the binary has no function symbols".to_string(),
@@ -254,9 +259,37 @@ pub fn scan_functions(
     bin: &Binary<'_>,
     pattern: Option<&str>,
 ) -> Result<(Vec<Inlined>, HashMap<u64, String>)> {
+    scan_units(bin, pattern, None)
+}
+
+/// [`scan_functions`] for a `symbols` query: the inlined instances matching `pattern` and
+/// the DWARF names of the functions at `addrs`, reading only the units that can hold
+/// them (see [`candidate_units`]).
+pub fn scan_functions_for(
+    bin: &Binary<'_>,
+    pattern: Option<&str>,
+    addrs: &[u64],
+) -> Result<(Vec<Inlined>, HashMap<u64, String>)> {
     let dwarf = bin.dwarf();
     let headers = scan::unit_headers(&dwarf)?;
-    let mut per_unit = scan::par_units(&headers, |_, h| {
+    let wanted = pattern.and_then(|p| candidate_units(bin, &dwarf, &headers, p, addrs));
+    scan_units(bin, pattern, wanted)
+}
+
+fn scan_units(
+    bin: &Binary<'_>,
+    pattern: Option<&str>,
+    wanted: Option<Vec<bool>>,
+) -> Result<(Vec<Inlined>, HashMap<u64, String>)> {
+    let dwarf = bin.dwarf();
+    let headers = scan::unit_headers(&dwarf)?;
+    let mut per_unit = scan::par_units(&headers, |i, h| {
+        if wanted
+            .as_ref()
+            .is_some_and(|w| !w.get(i).copied().unwrap_or(true))
+        {
+            return Ok((Vec::new(), Vec::new()));
+        }
         let unit = dwarf.unit(*h)?;
         inline_unit(&dwarf, &unit, h, (&dwarf, &unit), pattern)
     })?;
@@ -274,6 +307,153 @@ pub fn scan_functions(
     }
     out.sort_by(|a, b| (&a.function, a.address).cmp(&(&b.function, b.address)));
     Ok((out, names))
+}
+
+/// More candidate names than this: a scan of every unit is as quick as finding them.
+const MAX_CANDIDATE_NAMES: usize = 64;
+
+/// The units of `.debug_info` that can hold an inlined instance of a function whose name
+/// contains `pattern`, or the concrete function at one of `addrs`; `None` when every
+/// unit must be read. An inlined instance is named by its origin's DIE in the same unit,
+/// whose linkage name (or name) then contains the pattern's identifiers: find those
+/// strings in `.debug_str`, then the units whose bytes hold their offsets (a
+/// `DW_FORM_strp` value; a chance match only adds a unit), or the pattern itself (an
+/// inline `DW_FORM_string`, as Go writes). DWARF 5 units with string offsets tables are
+/// always read; the units of `addrs` come from `.debug_aranges`, else from the units'
+/// own ranges. Not seen: a function without a linkage name whose pattern match spans
+/// its enclosing namespaces (`crate::f` for a `#[no_mangle] fn f`); search for `f`.
+fn candidate_units<'a>(
+    bin: &Binary<'_>,
+    dwarf: &gimli::Dwarf<R<'a>>,
+    headers: &[UnitHeader<R<'a>>],
+    pattern: &str,
+    addrs: &[u64],
+) -> Option<Vec<bool>> {
+    let pat = Pattern::new(pattern);
+    // An identifier found verbatim in any name that can match: a path segment, not a word
+    // the demangler writes (v0 mangling encodes `{closure#0}`, `i64`, `dyn` otherwise).
+    let longest = pat
+        .idents
+        .iter()
+        .map(|f| f.needle())
+        .find(|i| verbatim_ident(i))?;
+    let info = bin.section(gimli::SectionId::DebugInfo);
+    let strs = bin.section(gimli::SectionId::DebugStr);
+    let starts: Vec<usize> = headers
+        .iter()
+        .map(|h| h.offset().as_debug_info_offset().map_or(0, |o| o.0))
+        .collect();
+    let unit_of = |pos: usize| starts.partition_point(|&s| s <= pos).checked_sub(1);
+    let mut wanted = vec![false; headers.len()];
+    let has_str_offsets = !bin.section(gimli::SectionId::DebugStrOffsets).is_empty();
+    for (i, h) in headers.iter().enumerate() {
+        if h.version() >= 5 && has_str_offsets {
+            wanted[i] = true;
+        }
+    }
+    // Names in .debug_str that can match.
+    let mut names: Vec<usize> = Vec::new();
+    let mut next = 0;
+    for hit in memchr::memmem::find_iter(strs, longest) {
+        if hit < next {
+            continue;
+        }
+        let start = memchr::memrchr(0, &strs[..hit]).map_or(0, |z| z + 1);
+        let end = memchr::memchr(0, &strs[hit..]).map_or(strs.len(), |z| hit + z);
+        next = end;
+        let Ok(text) = std::str::from_utf8(&strs[start..end]) else {
+            continue;
+        };
+        let can_match = if legacy_mangled(text) {
+            pat.may_match(text) && pat.matches(&demangle(text))
+        } else if text.starts_with("_R") {
+            pat.matches(&demangle(text))
+        } else {
+            pat.matches(text)
+        };
+        if can_match {
+            names.push(start);
+            if names.len() > MAX_CANDIDATE_NAMES {
+                return None;
+            }
+        }
+    }
+    let mark_all = |needle: &[u8], wanted: &mut Vec<bool>| {
+        let finder = memchr::memmem::Finder::new(needle);
+        let mut pos = 0;
+        while let Some(hit) = finder.find(&info[pos..]) {
+            let at = pos + hit;
+            let Some(u) = unit_of(at) else {
+                pos = at + 1;
+                continue;
+            };
+            wanted[u] = true;
+            // The rest of this unit is known to be wanted.
+            pos = starts.get(u + 1).copied().unwrap_or(info.len()).max(at + 1);
+            if pos >= info.len() {
+                break;
+            }
+        }
+    };
+    let big_endian = matches!(bin.endian(), gimli::RunTimeEndian::Big);
+    for off in names {
+        let off = u32::try_from(off).ok()?;
+        let bytes = if big_endian {
+            off.to_be_bytes()
+        } else {
+            off.to_le_bytes()
+        };
+        mark_all(&bytes, &mut wanted);
+    }
+    if !pattern.is_empty() {
+        mark_all(pattern.as_bytes(), &mut wanted);
+    }
+    // The units of the functions whose DWARF names are wanted.
+    let mut sorted: Vec<u64> = addrs.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut found = vec![false; sorted.len()];
+    let mut aranges = dwarf.debug_aranges.headers();
+    while let Ok(Some(h)) = aranges.next() {
+        let unit = h.debug_info_offset().0;
+        let mut entries = h.entries();
+        while let Ok(Some(e)) = entries.next() {
+            let lo = sorted.partition_point(|&a| a < e.address());
+            let hi = sorted.partition_point(|&a| a < e.address().saturating_add(e.length()));
+            if lo < hi {
+                found[lo..hi].iter_mut().for_each(|f| *f = true);
+                if let Ok(u) = starts.binary_search(&unit) {
+                    wanted[u] = true;
+                }
+            }
+        }
+    }
+    let missing: Vec<u64> = sorted
+        .iter()
+        .zip(&found)
+        .filter(|(_, f)| !**f)
+        .map(|(a, _)| *a)
+        .collect();
+    if !missing.is_empty() {
+        for (i, h) in headers.iter().enumerate() {
+            if wanted[i] {
+                continue;
+            }
+            let Ok(unit) = dwarf.unit(*h) else {
+                return None;
+            };
+            let Ok(mut ranges) = dwarf.unit_ranges(&unit) else {
+                return None;
+            };
+            while let Ok(Some(r)) = ranges.next() {
+                if missing.iter().any(|&a| r.begin <= a && a < r.end) {
+                    wanted[i] = true;
+                    break;
+                }
+            }
+        }
+    }
+    Some(wanted)
 }
 
 /// With split DWARF the functions are in the split units, and their addresses
@@ -494,16 +674,46 @@ fn inline_unit<'a>(
         let f = hdr.file(idx)?;
         Some(crate::lines::file_path(ldwarf, lunit, hdr, f))
     };
+    // The matching name of each origin, worked out once per origin: a linkage name whose
+    // identifiers are not all in it is not demangled.
+    let pat = pattern.map(Pattern::new);
+    let ascii = pattern.is_some_and(|p| p.is_ascii());
+    let mut matching: HashMap<gimli::DebugInfoOffset, Option<String>> = HashMap::new();
     let mut out = Vec::new();
     for r in raws {
-        let Some(function) = resolve(r.origin) else {
+        let function = matching
+            .entry(r.origin)
+            .or_insert_with(|| {
+                let mut off = r.origin;
+                for _ in 0..8 {
+                    let (q, l, o) = names.get(&off)?;
+                    let name = match (l, q) {
+                        (Some(l), _) => {
+                            if ascii
+                                && legacy_mangled(l)
+                                && pat.as_ref().is_some_and(|p| !p.may_match(l))
+                            {
+                                return None;
+                            }
+                            demangle(l)
+                        }
+                        (None, Some(q)) => q.clone(),
+                        (None, None) => {
+                            off = (*o)?;
+                            continue;
+                        }
+                    };
+                    return pat
+                        .as_ref()
+                        .map_or(true, |p| p.matches(&name))
+                        .then_some(name);
+                }
+                None
+            })
+            .clone();
+        let Some(function) = function else {
             continue;
         };
-        if let Some(p) = pattern {
-            if !function.contains(p) {
-                continue;
-            }
-        }
         out.push(Inlined {
             function,
             address: r.address,
@@ -514,6 +724,34 @@ fn inline_unit<'a>(
         });
     }
     Ok((out, dwarf_names))
+}
+
+/// A legacy Rust symbol (`_ZN...17h<hash>E`): every ASCII identifier of its demangled
+/// form appears verbatim in it (v0 `_R` symbols encode closures, primitive types and
+/// keywords; C++ encodes `int` as `i`).
+fn legacy_mangled(raw: &str) -> bool {
+    let b = raw.as_bytes();
+    raw.starts_with("_ZN")
+        && b.len() > 23
+        && b.ends_with(b"E")
+        && b[b.len() - 20..].starts_with(b"17h")
+        && b[b.len() - 17..b.len() - 1]
+            .iter()
+            .all(u8::is_ascii_hexdigit)
+}
+
+/// Is `ident` (from a pattern) written verbatim in every name whose demangled form holds
+/// it? Path segments are; numbers, primitive types and words the demangler adds may not be.
+fn verbatim_ident(ident: &[u8]) -> bool {
+    const ADDED: &[&str] = &[
+        "closure", "shim", "impl", "as", "mut", "const", "dyn", "fn", "unsafe", "extern", "for",
+        "C", "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128",
+        "usize", "f16", "f32", "f64", "f128", "bool", "char", "str", "vtable",
+    ];
+    !ident.is_empty()
+        && !ident.iter().all(u8::is_ascii_digit)
+        && ident.is_ascii()
+        && !ADDED.iter().any(|w| w.as_bytes() == ident)
 }
 
 fn r_origin(raws: &[RawInline]) -> gimli::DebugInfoOffset {

@@ -202,46 +202,91 @@ fn scan_unit<'a>(
     want: &Want<'_>,
     src: usize,
     sigs: &Signatures,
+    tables: &crate::walk::Tables,
 ) -> gimli::Result<Vec<RawStruct>> {
-    let dwarf = &source.dwarf;
-    let unit = dwarf.unit(*header)?;
-    let base = unit_base(source, header);
-    let mut entries = header.entries_raw(&unit.abbreviations, None)?;
-    // Enclosing named scopes; names are resolved only when a struct matches.
-    let mut scopes: Vec<(isize, AttributeValue<R<'a>>)> = Vec::new();
-    let mut out: Vec<RawStruct> = Vec::new();
-    let str_offsets_base = unit.str_offsets_base;
-    let format = header.format();
-    // Depth of the struct whose members we are collecting.
-    let mut open: Option<isize> = None;
-    while !entries.is_empty() {
-        let offset = entries.next_offset();
-        let depth = entries.next_depth();
-        let Some(abbrev) = entries.read_abbreviation()? else {
-            continue;
-        };
-        while scopes.last().is_some_and(|(d, _)| *d >= depth) {
-            scopes.pop();
-        }
-        if open.is_some_and(|d| depth <= d) {
-            open = None;
-        }
-        let tag = abbrev.tag();
-        if let Some(d) = open {
-            if depth == d + 1 && tag == dw::DW_TAG_member {
-                let mut m = RawMember {
-                    name: None,
-                    ty: None,
-                    offset: 0,
-                    bit_size: None,
-                    data_bit_offset: None,
-                };
-                let mut is_static = false;
-                for spec in abbrev.attributes() {
-                    let attr = entries.read_attribute(*spec)?;
-                    match attr.name() {
+    let scan = StructScan {
+        source,
+        header,
+        want,
+        src,
+        sigs,
+    };
+    crate::walk::scan_unit(&source.dwarf, header, tables, &scan)
+}
+
+struct StructScan<'s, 'a, 'w> {
+    source: &'s Source<'a>,
+    header: &'s UnitHeader<R<'a>>,
+    want: &'s Want<'w>,
+    src: usize,
+    sigs: &'s Signatures,
+}
+
+impl<'a> crate::walk::UnitScan<'a> for StructScan<'_, 'a, '_> {
+    type Out = Vec<RawStruct>;
+
+    fn run<C: crate::walk::Cursor<'a>>(
+        &self,
+        unit: &gimli::Unit<R<'a>>,
+        entries: &mut C,
+    ) -> std::result::Result<Vec<RawStruct>, C::Error> {
+        let (source, header, want, src, sigs) =
+            (self.source, self.header, self.want, self.src, self.sigs);
+        let dwarf = &source.dwarf;
+        let base = unit_base(source, header);
+        // Enclosing named scopes; names are resolved only when a struct matches.
+        let mut scopes: Vec<(isize, AttributeValue<R<'a>>)> = Vec::new();
+        let mut out: Vec<RawStruct> = Vec::new();
+        let str_offsets_base = unit.str_offsets_base;
+        let format = header.format();
+        // Depth of the struct whose members we are collecting.
+        let mut open: Option<isize> = None;
+        // Only scopes, and members while a struct is open, matter; the entries passed over
+        // count by their depth.
+        const SCOPES: crate::walk::Tags = crate::walk::Tags::new(&[
+            dw::DW_TAG_namespace,
+            dw::DW_TAG_structure_type,
+            dw::DW_TAG_union_type,
+            dw::DW_TAG_class_type,
+            dw::DW_TAG_enumeration_type,
+        ]);
+        const SCOPES_AND_MEMBERS: crate::walk::Tags = crate::walk::Tags::new(&[
+            dw::DW_TAG_namespace,
+            dw::DW_TAG_structure_type,
+            dw::DW_TAG_union_type,
+            dw::DW_TAG_class_type,
+            dw::DW_TAG_enumeration_type,
+            dw::DW_TAG_member,
+        ]);
+        loop {
+            let wanted = if open.is_some() {
+                &SCOPES_AND_MEMBERS
+            } else {
+                &SCOPES
+            };
+            let Some((e, least)) = entries.next_wanted(wanted)? else {
+                break;
+            };
+            let (offset, depth, tag) = (e.offset, e.depth, e.tag);
+            while scopes.last().is_some_and(|(d, _)| *d >= least) {
+                scopes.pop();
+            }
+            if open.is_some_and(|d| least <= d) {
+                open = None;
+            }
+            if let Some(d) = open {
+                if depth == d + 1 && tag == dw::DW_TAG_member {
+                    let mut m = RawMember {
+                        name: None,
+                        ty: None,
+                        offset: 0,
+                        bit_size: None,
+                        data_bit_offset: None,
+                    };
+                    let mut is_static = false;
+                    entries.read(|attr| match attr.name() {
                         dw::DW_AT_name => {
-                            m.name = attr_str(dwarf, &unit, attr.value()).map(str::to_string)
+                            m.name = attr_str(dwarf, unit, attr.value()).map(str::to_string)
                         }
                         dw::DW_AT_type => m.ty = global_ref(source, header, &attr.value(), sigs),
                         dw::DW_AT_data_member_location => {
@@ -252,81 +297,76 @@ fn scan_unit<'a>(
                         dw::DW_AT_data_bit_offset => m.data_bit_offset = attr.udata_value(),
                         dw::DW_AT_external | dw::DW_AT_declaration => is_static = true,
                         _ => {}
+                    })?;
+                    if !is_static {
+                        if let Some(s) = out.last_mut() {
+                            s.members.push(m);
+                        }
                     }
+                    continue;
                 }
-                if !is_static {
-                    if let Some(s) = out.last_mut() {
-                        s.members.push(m);
-                    }
-                }
+            }
+            if !is_scope_tag(tag) {
+                entries.skip()?;
                 continue;
             }
-        }
-        if !is_scope_tag(tag) {
-            entries.skip_attributes(abbrev.attributes())?;
-            continue;
-        }
-        let mut name_val: Option<AttributeValue<R<'a>>> = None;
-        let mut size = None;
-        let mut align = None;
-        let mut declaration = false;
-        for spec in abbrev.attributes() {
-            let attr = entries.read_attribute(*spec)?;
-            match attr.name() {
+            let mut name_val: Option<AttributeValue<R<'a>>> = None;
+            let mut size = None;
+            let mut align = None;
+            let mut declaration = false;
+            entries.read(|attr| match attr.name() {
                 dw::DW_AT_name => name_val = Some(attr.value()),
                 dw::DW_AT_byte_size => size = attr.udata_value(),
                 dw::DW_AT_alignment => align = attr.udata_value(),
                 dw::DW_AT_declaration => declaration = true,
                 _ => {}
-            }
-        }
-        let Some(name_val) = name_val else { continue };
-        if is_struct_tag(tag) && !declaration {
-            // Fast reject: a name in .debug_str that contains no needle cannot match.
-            let hits = match want {
-                Want::Queries(_, hits) => hits.get(src).and_then(Option::as_ref),
-                _ => None,
-            };
-            let possible = match (hits, name_val) {
-                (Some(hits), AttributeValue::DebugStrRef(o)) => hits.contains(&o.0),
-                (Some(hits), AttributeValue::DebugStrOffsetsIndex(i)) => dwarf
-                    .debug_str_offsets
-                    .get_str_offset(format, str_offsets_base, i)
-                    .map_or(true, |o| hits.contains(&o.0)),
-                _ => true,
-            };
-            // A name that points outside the string sections is damage, not "no match".
-            let name = if possible {
-                std::str::from_utf8(dwarf.attr_string(&unit, name_val)?.slice()).ok()
-            } else {
-                None
-            };
-            let candidate = match (want, name) {
-                (_, None) => None,
-                (Want::Queries(qs, _), Some(name)) => {
-                    if qs.iter().any(|q| q.may_match(name)) {
-                        let qualified = qualify(dwarf, &unit, &scopes, name);
-                        qs.iter()
-                            .filter_map(|q| q.matches(&qualified, name))
-                            .min()
-                            .map(|k| (qualified, k, name))
-                    } else {
-                        None
+            })?;
+            let Some(name_val) = name_val else { continue };
+            if is_struct_tag(tag) && !declaration {
+                // Fast reject: a name in .debug_str that contains no needle cannot match.
+                let hits = match want {
+                    Want::Queries(_, hits) => hits.get(src).and_then(Option::as_ref),
+                    _ => None,
+                };
+                let possible = match (hits, name_val) {
+                    (Some(hits), AttributeValue::DebugStrRef(o)) => hits.contains(&o.0),
+                    (Some(hits), AttributeValue::DebugStrOffsetsIndex(i)) => dwarf
+                        .debug_str_offsets
+                        .get_str_offset(format, str_offsets_base, i)
+                        .map_or(true, |o| hits.contains(&o.0)),
+                    _ => true,
+                };
+                // A name that points outside the string sections is damage, not "no match".
+                let name = if possible {
+                    std::str::from_utf8(dwarf.attr_string(unit, name_val)?.slice()).ok()
+                } else {
+                    None
+                };
+                let candidate = match (want, name) {
+                    (_, None) => None,
+                    (Want::Queries(qs, _), Some(name)) => {
+                        if qs.iter().any(|q| q.may_match(name)) {
+                            let qualified = qualify(dwarf, unit, &scopes, name);
+                            qs.iter()
+                                .filter_map(|q| q.matches(&qualified, name))
+                                .min()
+                                .map(|k| (qualified, k, name))
+                        } else {
+                            None
+                        }
                     }
-                }
-                (Want::Pred(p), Some(name)) => {
-                    let qualified = qualify(dwarf, &unit, &scopes, name);
-                    p(&qualified, name).then_some((qualified, MatchKind::ExactPath, name))
-                }
-                (Want::Catalog, Some(name)) => Some((
-                    qualify(dwarf, &unit, &scopes, name),
-                    MatchKind::ExactPath,
-                    name,
-                )),
-            };
-            if let Some((qualified, matched, name)) = candidate {
-                let off = DebugInfoOffset(base.saturating_add(offset.0));
-                {
+                    (Want::Pred(p), Some(name)) => {
+                        let qualified = qualify(dwarf, unit, &scopes, name);
+                        p(&qualified, name).then_some((qualified, MatchKind::ExactPath, name))
+                    }
+                    (Want::Catalog, Some(name)) => Some((
+                        qualify(dwarf, unit, &scopes, name),
+                        MatchKind::ExactPath,
+                        name,
+                    )),
+                };
+                if let Some((qualified, matched, name)) = candidate {
+                    let off = DebugInfoOffset(base.saturating_add(offset.0));
                     out.push(RawStruct {
                         qualified,
                         name: name.to_string(),
@@ -338,17 +378,17 @@ fn scan_unit<'a>(
                         members: Vec::new(),
                         copies: 1,
                     });
-                    if abbrev.has_children() && !matches!(want, Want::Catalog) {
+                    if e.children && !matches!(want, Want::Catalog) {
                         open = Some(depth);
                     }
                 }
             }
+            if e.children {
+                scopes.push((depth, name_val));
+            }
         }
-        if abbrev.has_children() {
-            scopes.push((depth, name_val));
-        }
+        Ok(out)
     }
-    Ok(out)
 }
 
 fn qualify<'a>(
@@ -505,10 +545,11 @@ impl<'a> TypeIndex<'a> {
     fn scan_units(&self, want: &Want<'_>) -> Result<Vec<RawStruct>> {
         let (srcs, headers, sigs) = (&self.srcs, &self.headers, &self.sigs);
         let units: Vec<UnitHeader<R<'a>>> = headers.iter().map(|(_, h)| *h).collect();
+        let tables = crate::walk::Tables::new();
         let per_unit = scan::par_units(&units, |i, h| {
             let k = headers[i].0;
             let src = &srcs[k];
-            scan_unit(src, h, want, k, sigs)
+            scan_unit(src, h, want, k, sigs, &tables)
                 .map_err(|e| Error::dwarf_in(&src.dwarf, &e, &unit_place(src, h)))
         })?;
         Ok(per_unit.into_iter().flatten().collect())

@@ -154,12 +154,15 @@ fn file_line_equals_gdb_breakpoint_locations() {
     let grow = common::workspace().join("crates/gomap/src/runtime/grow.rs");
     let text = std::fs::read_to_string(&grow).unwrap();
     // Chosen lines: a few statements in evacuate_body/hash_grow (inlined into several copies),
-    // located by content so that edits to gomap do not break the test.
+    // located by content so that edits to gomap do not break the test. The `for` line has
+    // two locations in each inlined copy of evacuate_body (the loop's setup, and the loop's
+    // own lexical block): gdb keeps one per block, not one per function.
     let mut queries = Vec::new();
     for needle in [
         "let newbit = noldbuckets(h);",
         "set_nevacuate(h, 0);",
         "dst.i += 1;",
+        "for i in 0..BUCKET_CNT {",
     ] {
         if let Some(i) = text.lines().position(|l| l.trim() == needle) {
             queries.push(format!("grow.rs:{}", i + 1));
@@ -205,6 +208,57 @@ fn file_line_equals_gdb_breakpoint_locations() {
     }
 }
 
+/// A line of a function inlined twice into one caller has two locations, as in gdb:
+/// one per inlined copy, not one per containing function.
+#[test]
+fn file_line_gives_every_inlined_copy() {
+    let dir = scratch("inlined-copies");
+    let src = "#include <stdio.h>
+static volatile int sink;
+static inline __attribute__((always_inline)) void bump(int x) {
+    sink = sink * 3 + x;
+}
+int main(int argc, char **argv) {
+    (void)argv;
+    bump(argc);
+    if (argc > 2)
+        printf(\"%d\\n\", sink);
+    bump(argc + 7);
+    return sink & 1;
+}
+";
+    let bin = gcc(&dir, "inlined", src, &["-O2", "-g"]);
+    let b = bin.to_str().unwrap();
+    let ours = json(&["lines", b, "inlined.c:4", "--json"]);
+    let locs = ours[0]["locations"].as_array().unwrap();
+    let addrs: BTreeSet<u64> = locs
+        .iter()
+        .map(|l| l["address"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        addrs.len(),
+        2,
+        "one location per inlined copy of bump: {ours}"
+    );
+    for l in locs {
+        assert_eq!(l["function"], "main", "{ours}");
+        assert_eq!(l["line"], 4, "{ours}");
+    }
+    // Each is the first instruction of line 4 in its copy: addr2line says `bump`, inlined
+    // into main at the two call lines.
+    let calls: BTreeSet<String> = addrs
+        .iter()
+        .map(|a| {
+            let f = json(&["lines", b, &format!("{a:#x}"), "--json"]);
+            let frames = f[0]["frames"].as_array().unwrap().clone();
+            assert_eq!(frames[0]["function"], "bump", "{f}");
+            assert_eq!(frames[1]["function"], "main", "{f}");
+            frames[1]["line"].to_string()
+        })
+        .collect();
+    assert_eq!(calls, BTreeSet::from(["8".to_string(), "11".to_string()]));
+}
+
 #[test]
 fn file_suffix_matching() {
     let Some(bin) = gomap_target() else { return };
@@ -219,4 +273,52 @@ fn file_suffix_matching() {
     let out = run(&["lines", b, "ow.rs:41"]);
     assert_eq!(out.status.code(), Some(1));
     let _ = Path::new(b);
+}
+
+/// `symbols NAME` reads only the units that can hold NAME's inlined instances; it finds
+/// exactly what a scan of every unit finds (instances and DWARF names).
+#[test]
+fn symbols_reads_only_candidate_units_and_finds_the_same() {
+    use mapscope::loader::{Binary, MappedFile};
+    use mapscope::symbols;
+    let mut bins: Vec<std::path::PathBuf> = Vec::new();
+    bins.extend(gomap_target());
+    bins.extend(fixture("grow"));
+    assert!(!bins.is_empty());
+    for path in bins {
+        let file = MappedFile::open(&path).unwrap();
+        let bin = Binary::parse(&file).unwrap();
+        for p in [
+            "hash_grow",
+            "evacuate",
+            "gomap::runtime::grow",
+            "grow::evacuate_body",
+            "main",
+            "new",
+            "no such function",
+            // Words the v0 demangler writes, not found verbatim in mangled names.
+            "{closure#0}",
+            "Lines>::ranges::{closure#0}",
+            "call_once",
+        ] {
+            let funcs = symbols::functions(&bin, Some(p));
+            let addrs: Vec<u64> = funcs.iter().map(|f| f.address).collect();
+            let (all, all_names) = symbols::scan_functions(&bin, Some(p)).unwrap();
+            let (some, some_names) = symbols::scan_functions_for(&bin, Some(p), &addrs).unwrap();
+            let key = |v: &[symbols::Inlined]| {
+                v.iter()
+                    .map(|i| (i.function.clone(), i.address, i.size, i.caller.clone()))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(key(&all), key(&some), "{}: {p}", path.display());
+            for a in &addrs {
+                assert_eq!(
+                    all_names.get(a),
+                    some_names.get(a),
+                    "{}: {p} at {a:#x}",
+                    path.display()
+                );
+            }
+        }
+    }
 }
