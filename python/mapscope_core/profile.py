@@ -483,8 +483,10 @@ def _probe_site(name, s, by_symbol, where):
     fn = by_symbol.get(s["symbol"])
     _require(fn is not None, here, f"{s.get('file')}:{s.get('line')} is in no role function")
     _require(fn.contains(s["address"]), here, f"address {s['address']:#x} is outside {fn.function}")
+    listed = s.get("params") or []
+    _require(isinstance(listed, list), here, "params is not a list")
     params = {}
-    for p in s.get("params") or []:
+    for p in listed:
         ok = isinstance(p, dict) and isinstance(p.get("name"), str) and _is_int(p.get("size", 8), 0, 1 << 16)
         ok = ok and (p.get("location") is None or places.check(p["location"]) is not None)
         _require(ok, here, "a bad parameter")

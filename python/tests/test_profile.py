@@ -1,8 +1,10 @@
 """Profiles: loading, refusing bad or stale ones, and naming map types."""
 
+import copy
 import json
 import shutil
 
+import fuzzing
 import pytest
 from conftest import DATA, TARGET, missing
 from mapscope_core import elf, profile_cache
@@ -36,6 +38,14 @@ def test_refuses_malformed_profiles(change, message):
     data = base()
     change(data)
     with pytest.raises(MapscopeError, match=message):
+        Profile(data)
+
+
+def test_a_probe_whose_params_are_not_a_list_is_refused():
+    # Found by bench/fuzz_python.py: a TypeError escaped before.
+    data = copy.deepcopy(fuzzing.GOMAP_PROFILE)
+    next(iter(data["probes"].values()))[0]["params"] = 0.5
+    with pytest.raises(MapscopeError, match="params is not a list"):
         Profile(data)
 
 
