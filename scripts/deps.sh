@@ -36,6 +36,7 @@ fi
 
 py_missing=()
 python3 -c 'import pytest' 2>/dev/null || py_missing+=(pytest)
+python3 -c 'import hypothesis' 2>/dev/null || py_missing+=(hypothesis)  # the Python fuzzing (test_fuzz.py)
 command -v ruff >/dev/null 2>&1 || python3 -m ruff --version >/dev/null 2>&1 || py_missing+=(ruff)
 if [ ${#py_missing[@]} -gt 0 ]; then
     echo "deps: pip installing ${py_missing[*]}" >&2
