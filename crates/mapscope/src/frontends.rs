@@ -83,27 +83,14 @@ pub fn replay(
     let text =
         String::from_utf8_lossy(&done.stdout).into_owned() + &String::from_utf8_lossy(&done.stderr);
     let (account, status) = verdict(&text);
-    match status {
-        Some(0) => {
-            print!("{account}");
-            Ok(())
-        }
-        Some(2) => {
-            print!("{account}");
-            Err(Error::Usage("the scenario was refused (see above)".into()))
-        }
-        Some(_) => {
-            print!("{account}");
-            Err(Error::ReplayFailed("the replay failed (see above)".into()))
-        }
-        None => {
-            print!("{text}");
-            Err(Error::ReplayFailed(format!(
-                "the debugger ended without a verdict (status {})",
-                done.status
-            )))
-        }
-    }
+    conclude(
+        status,
+        &account,
+        &text,
+        done.status,
+        "the replay failed",
+        "the scenario was refused",
+    )
 }
 
 /// How the core's account of a replay begins.
@@ -388,25 +375,44 @@ pub fn explore(scenario: &Path, debugger: Debugger, search: &Search) -> Result<(
     drop(stdin);
     text.push_str(&collect.join().unwrap_or_default());
     let (account, status) = verdict_of(&text, EXPLORE_STATUS, EXPLORE_STARTS);
+    conclude(
+        status,
+        &account,
+        &text,
+        done,
+        "the search found failures",
+        "the search was refused",
+    )
+}
+
+/// Prints the core's account and turns its status into the front door's result: 0 Ok, 1
+/// `failed` (exit 1), 2 `refused` (bad input, exit 2); without a status line, the debugger's
+/// whole output and an error.
+fn conclude(
+    status: Option<i32>,
+    account: &str,
+    output: &str,
+    debugger: std::process::ExitStatus,
+    failed: &str,
+    refused: &str,
+) -> Result<()> {
     match status {
         Some(0) => {
             print!("{account}");
             Ok(())
         }
-        Some(1) => {
+        Some(2) => {
             print!("{account}");
-            Err(Error::ReplayFailed(
-                "the search found failures (see above)".into(),
-            ))
+            Err(Error::Usage(format!("{refused} (see above)")))
         }
         Some(_) => {
             print!("{account}");
-            Err(Error::Usage("the search was refused (see above)".into()))
+            Err(Error::ReplayFailed(format!("{failed} (see above)")))
         }
         None => {
-            print!("{text}");
+            print!("{output}");
             Err(Error::ReplayFailed(format!(
-                "the debugger ended without a verdict (status {done})"
+                "the debugger ended without a verdict (status {debugger})"
             )))
         }
     }
