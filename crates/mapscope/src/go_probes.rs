@@ -248,18 +248,6 @@ const SWISS_WRITERS: &[&str] = &[
     "internal/runtime/maps.(*Map).Delete",
     "internal/runtime/maps.(*Map).Clear",
 ];
-const SWISS_READERS: &[&str] = &[
-    "runtime.mapaccess1",
-    "runtime.mapaccess2",
-    "runtime.mapaccess1_fast32",
-    "runtime.mapaccess2_fast32",
-    "runtime.mapaccess1_fast64",
-    "runtime.mapaccess2_fast64",
-    "runtime.mapaccess1_faststr",
-    "runtime.mapaccess2_faststr",
-    "internal/runtime/maps.(*Map).getWithKey",
-    "internal/runtime/maps.(*Map).getWithoutKey",
-];
 
 /// A Swiss-table probe's statement pattern (functions by symbol name, see [`SWISS_FUNCS`]).
 #[derive(Debug)]
@@ -298,7 +286,7 @@ pub const SWISS_PATTERNS: &[SwissPattern] = &[
     },
     SwissPattern {
         probe: "reader-entry-checked",
-        functions: SWISS_READERS,
+        functions: crate::roles::SWISS_ACCESS,
         mode: Mode::After,
         statement: "fatal(\"concurrent map read and map write\")",
         first: false,

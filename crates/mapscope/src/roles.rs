@@ -140,6 +140,20 @@ pub const SWISS_ROLE_NAMES: &[&str] = &[
 /// accesses call `mapaccess1`/`2`): those forwarders are in no role. `grow` is a table's
 /// rehash into one of double capacity, and a small map's move into its first table; `split`
 /// is a full table's rehash into two (which may double the directory).
+/// The Swiss-table readers: the `access` role, and where `reader-entry-checked` is (go_probes).
+pub const SWISS_ACCESS: &[&str] = &[
+    "runtime.mapaccess1",
+    "runtime.mapaccess2",
+    "runtime.mapaccess1_fast32",
+    "runtime.mapaccess2_fast32",
+    "runtime.mapaccess1_fast64",
+    "runtime.mapaccess2_fast64",
+    "runtime.mapaccess1_faststr",
+    "runtime.mapaccess2_faststr",
+    "internal/runtime/maps.(*Map).getWithKey",
+    "internal/runtime/maps.(*Map).getWithoutKey",
+];
+
 pub const SWISS_ROLES: &[(&str, &[&str])] = &[
     (
         "assign",
@@ -153,21 +167,7 @@ pub const SWISS_ROLES: &[(&str, &[&str])] = &[
             "internal/runtime/maps.(*Map).PutSlot",
         ],
     ),
-    (
-        "access",
-        &[
-            "runtime.mapaccess1",
-            "runtime.mapaccess2",
-            "runtime.mapaccess1_fast32",
-            "runtime.mapaccess2_fast32",
-            "runtime.mapaccess1_fast64",
-            "runtime.mapaccess2_fast64",
-            "runtime.mapaccess1_faststr",
-            "runtime.mapaccess2_faststr",
-            "internal/runtime/maps.(*Map).getWithKey",
-            "internal/runtime/maps.(*Map).getWithoutKey",
-        ],
-    ),
+    ("access", SWISS_ACCESS),
     ("delete", &["internal/runtime/maps.(*Map).Delete"]),
     ("clear", &["internal/runtime/maps.(*Map).Clear"]),
     ("iter_init", &["internal/runtime/maps.(*Iter).Init"]),
