@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from swiss_compare import dlv_run, gdb_run, judge, lldb_run, run  # noqa: E402
+from swiss_compare import dlv_run, gdb_run, lldb_run, markdown_table, row, run  # noqa: E402
 
 GO119 = "/usr/lib/go-1.19/bin/go"
 GO_OTHER = "go1.22.12"
@@ -140,21 +140,9 @@ def main():
                 if n not in truths[0]:
                     continue
                 label, header, _ = truths[0][n]
-                cells = []
-                for i in range(len(tools)):
-                    if n not in truths[i]:
-                        cells.append("not run")
-                        continue
-                    cells.append(judge(truths[i][n][2], results[i].get(n)))
-                rows.append(f"| {flavour} | {n} {label} ({shape(header)}) | " + " | ".join(cells) + " |")
+                rows.append(row(flavour, f"{n} {label} ({shape(header)})", n, truths, results))
     shutil.rmtree(work, ignore_errors=True)
-    table = "\n".join(
-        [
-            "| build | checkpoint (the run of the mapscope/gdb column) | " + " | ".join(tools) + " |",
-            "| --- | --- | " + " | ".join("---" for _ in tools) + " |",
-            *rows,
-        ]
-    )
+    table = markdown_table(tools, rows)
     print(table)
     if args.no_write:
         return 0

@@ -167,6 +167,22 @@ def judge(truth, text):
     return ", ".join(parts)
 
 
+def row(flavour, checkpoint, n, truths, results):
+    """One table row: each tool's printout at checkpoint ``n`` judged against its own run's truth."""
+    cells = [judge(t[n][2], r.get(n)) if n in t else "not run" for t, r in zip(truths, results, strict=True)]
+    return f"| {flavour} | {checkpoint} | " + " | ".join(cells) + " |"
+
+
+def markdown_table(tools, rows):
+    return "\n".join(
+        [
+            "| build | checkpoint (the run of the mapscope/gdb column) | " + " | ".join(tools) + " |",
+            "| --- | --- | " + " | ".join("---" for _ in tools) + " |",
+            *rows,
+        ]
+    )
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dlv", default="/tmp/dlv-bin/dlv")
@@ -211,21 +227,9 @@ def main():
                 f", {view['tables']} tables in {view['dirLen']} entries" if view["dirLen"] else ", small"
             )
             shape += f", {view['tombstones']} tombstones" if view["tombstones"] else ""
-            cells = []
-            for i in range(len(tools)):
-                if n not in truths[i]:
-                    cells.append("not run")
-                    continue
-                cells.append(judge(truths[i][n][2], results[i].get(n)))
-            rows.append(f"| {flavour} | {n} {label} ({shape}) | " + " | ".join(cells) + " |")
+            rows.append(row(flavour, f"{n} {label} ({shape})", n, truths, results))
     shutil.rmtree(work, ignore_errors=True)
-    table = "\n".join(
-        [
-            "| build | checkpoint (the run of the mapscope/gdb column) | " + " | ".join(tools) + " |",
-            "| --- | --- | " + " | ".join("---" for _ in tools) + " |",
-            *rows,
-        ]
-    )
+    table = markdown_table(tools, rows)
     print(table)
     if args.no_write:
         return 0
