@@ -51,8 +51,8 @@ class Engine:
         self.target = target
         self.adapter = target.adapter
 
-    def run(self, scenario):
-        """Runs ``scenario`` and returns its transcript events (the last one is the outcome)."""
+    def begin(self, scenario):
+        """The state of one run of ``scenario``, its time limit counted from now."""
         self.scenario = scenario
         self.events = []
         self.deadline = time.monotonic() + scenario.time_limit
@@ -62,6 +62,10 @@ class Engine:
         self.header = None  # (address, map type) of the map the schedule works on
         self.all_breakpoints = []  # everything the engine set, deleted at the end
         self.thread_end = None  # the THREAD_END breakpoint, for 'exit' steps
+
+    def run(self, scenario):
+        """Runs ``scenario`` and returns its transcript events (the last one is the outcome)."""
+        self.begin(scenario)
         if not scenario.steps:
             raise BadInput(
                 f"scenario {scenario.name} has no steps: it is an input for 'mapscope explore', "

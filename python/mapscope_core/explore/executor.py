@@ -74,15 +74,9 @@ class _RunEngine(Engine):
 
     def __init__(self, target, scen, free):
         super().__init__(target)
-        self.scenario = scen
+        self.begin(scen)
         self.free = free
-        self.events = []
-        self.deadline = time.monotonic() + scen.time_limit
-        self.exit_status = None
-        self.fatal = None
-        self.watch = None
-        self.header = None
-        self.gates, self.fatal_bps, self.all_breakpoints = set(), set(), []
+        self.gates, self.fatal_bps = set(), set()
 
     def breakpoints(self, gates, fatal_bps, others):
         """The executor's breakpoints, set once for every run."""
