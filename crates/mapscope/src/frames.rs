@@ -58,8 +58,26 @@ pub fn frame_info(bin: &Binary<'_>, entries: &[u64]) -> Result<HashMap<u64, Fram
     let dwarf = bin.dwarf();
     let headers = scan::unit_headers(&dwarf)?;
     let arch = Arch::of(bin.object());
-    let prologues: HashMap<u64, u64> = prologue_ends(bin, &wanted)?.into_iter().collect();
-    let per_unit = scan::par_units(&headers, |_, h| {
+    // A function's DIE and line rows are in the unit whose code holds it: read only those.
+    let units = scan::units_holding(&dwarf, &headers, entries);
+    let read = |i: usize| {
+        units
+            .as_ref()
+            .is_none_or(|u| u.get(i).copied().unwrap_or(true))
+    };
+    let prologues: HashMap<u64, u64> = scan::par_units(&headers, |i, h| {
+        if !read(i) {
+            return Ok(Vec::new());
+        }
+        unit_prologues(&dwarf.unit(*h)?, &wanted)
+    })?
+    .into_iter()
+    .flatten()
+    .collect();
+    let per_unit = scan::par_units(&headers, |i, h| {
+        if !read(i) {
+            return Ok(Vec::new());
+        }
         unit_frames(&dwarf, h, &wanted, &prologues, arch)
     })?;
     let mut out: HashMap<u64, FrameInfo> = per_unit.into_iter().flatten().collect();
@@ -186,18 +204,8 @@ fn param<'a>(
     })
 }
 
-/// For each wanted function entry, the first address after its prologue, from the line table.
-pub fn prologue_ends(bin: &Binary<'_>, wanted: &HashSet<u64>) -> Result<Vec<(u64, u64)>> {
-    let dwarf = bin.dwarf();
-    let headers = scan::unit_headers(&dwarf)?;
-    let per_unit = scan::par_units(&headers, |_, h| {
-        let unit = dwarf.unit(*h)?;
-        unit_prologues(&unit, wanted)
-    })?;
-    Ok(per_unit.into_iter().flatten().collect())
-}
-
-/// [`prologue_ends`] within one unit's line program.
+/// For each wanted function entry in one unit's line program, the first address after its
+/// prologue.
 pub fn unit_prologues(unit: &gimli::Unit<R<'_>>, wanted: &HashSet<u64>) -> Result<Vec<(u64, u64)>> {
     let Some(program) = unit.line_program.clone() else {
         return Ok(Vec::new());

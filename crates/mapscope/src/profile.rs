@@ -195,8 +195,10 @@ pub fn build(bin: &Binary<'_>) -> Result<Profile> {
         }
     };
     let funcs = symbols::functions(bin, None);
-    let (inlined, dwarf_names) = symbols::scan_functions(bin, None)?;
-    let mut roles = roles::roles(&funcs, family, &dwarf_names);
+    let mut roles = roles::roles(&funcs, family);
+    let role_addrs: Vec<u64> = roles.values().flatten().map(|f| f.address).collect();
+    let (inlined, dwarf_names) = symbols::scan_functions_at(bin, &role_addrs)?;
+    roles::add_dwarf_names(&mut roles, &dwarf_names);
     roles::add_frames(bin, &mut roles)?;
     let mut wanted: Vec<&str> = layouts
         .buckets

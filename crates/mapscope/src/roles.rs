@@ -252,11 +252,7 @@ fn variant_of(name: &str) -> String {
 }
 
 /// Every function copy of each role, by role name (all role names present).
-pub fn roles(
-    funcs: &[FuncSym],
-    family: Family,
-    dwarf_names: &HashMap<u64, String>,
-) -> BTreeMap<String, Vec<RoleFn>> {
+pub fn roles(funcs: &[FuncSym], family: Family) -> BTreeMap<String, Vec<RoleFn>> {
     let gomap_table;
     let table: Vec<(&str, Vec<&str>)> = match family {
         Family::Gomap => {
@@ -299,7 +295,7 @@ pub fn roles(
                         function: f.name.clone(),
                         variant: swiss_variant(family, &variant),
                         symbol: f.symbol.clone(),
-                        dwarf_name: dwarf_names.get(&f.address).cloned(),
+                        dwarf_name: None,
                         address: f.address,
                         size: f.size,
                         breakpoint_address: None,
@@ -311,6 +307,13 @@ pub fn roles(
         }
     }
     out
+}
+
+/// Each role function's DWARF name (with generic arguments), from `names` by address.
+pub fn add_dwarf_names(roles: &mut BTreeMap<String, Vec<RoleFn>>, names: &HashMap<u64, String>) {
+    for f in roles.values_mut().flatten() {
+        f.dwarf_name = names.get(&f.address).cloned();
+    }
 }
 
 /// The variant of a role function: its name without the package (`mapassign_fast64`,

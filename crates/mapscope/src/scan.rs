@@ -24,6 +24,82 @@ pub fn unit_headers<'a>(dwarf: &gimli::Dwarf<R<'a>>) -> Result<Vec<UnitHeader<R<
     Ok(out)
 }
 
+/// Each unit's offset in `.debug_info`, in the order of `headers`.
+pub fn unit_starts<'a>(headers: &[UnitHeader<R<'a>>]) -> Vec<usize> {
+    headers
+        .iter()
+        .map(|h| h.offset().as_debug_info_offset().map_or(0, |o| o.0))
+        .collect()
+}
+
+/// The units whose code holds one of `addrs` (the units to read for facts about the
+/// functions at those addresses), or `None` when that cannot be told: read them all.
+pub fn units_holding<'a>(
+    dwarf: &gimli::Dwarf<R<'a>>,
+    headers: &[UnitHeader<R<'a>>],
+    addrs: &[u64],
+) -> Option<Vec<bool>> {
+    let mut wanted = vec![false; headers.len()];
+    mark_units_of(dwarf, headers, &unit_starts(headers), addrs, &mut wanted)?;
+    Some(wanted)
+}
+
+/// Marks in `wanted` the units whose code holds one of `addrs`: from `.debug_aranges`, else
+/// from the units' own ranges. `None` when a unit cannot be read (read them all).
+pub fn mark_units_of<'a>(
+    dwarf: &gimli::Dwarf<R<'a>>,
+    headers: &[UnitHeader<R<'a>>],
+    starts: &[usize],
+    addrs: &[u64],
+    wanted: &mut [bool],
+) -> Option<()> {
+    let mut sorted: Vec<u64> = addrs.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut found = vec![false; sorted.len()];
+    let mut aranges = dwarf.debug_aranges.headers();
+    while let Ok(Some(h)) = aranges.next() {
+        let unit = h.debug_info_offset().0;
+        let mut entries = h.entries();
+        while let Ok(Some(e)) = entries.next() {
+            let lo = sorted.partition_point(|&a| a < e.address());
+            let hi = sorted.partition_point(|&a| a < e.address().saturating_add(e.length()));
+            if lo < hi {
+                found[lo..hi].iter_mut().for_each(|f| *f = true);
+                if let Ok(u) = starts.binary_search(&unit) {
+                    wanted[u] = true;
+                }
+            }
+        }
+    }
+    let missing: Vec<u64> = sorted
+        .iter()
+        .zip(&found)
+        .filter(|(_, f)| !**f)
+        .map(|(a, _)| *a)
+        .collect();
+    if !missing.is_empty() {
+        for (i, h) in headers.iter().enumerate() {
+            if wanted[i] {
+                continue;
+            }
+            let Ok(unit) = dwarf.unit(*h) else {
+                return None;
+            };
+            let Ok(mut ranges) = dwarf.unit_ranges(&unit) else {
+                return None;
+            };
+            while let Ok(Some(r)) = ranges.next() {
+                if missing.iter().any(|&a| r.begin <= a && a < r.end) {
+                    wanted[i] = true;
+                    break;
+                }
+            }
+        }
+    }
+    Some(())
+}
+
 /// Number of worker threads to use: `MAPSCOPE_THREADS`, else the idle cores (at most 8).
 pub fn threads() -> usize {
     if let Some(n) = std::env::var("MAPSCOPE_THREADS")

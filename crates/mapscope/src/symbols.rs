@@ -276,6 +276,19 @@ pub fn scan_functions_for(
     scan_units(bin, pattern, wanted)
 }
 
+/// [`scan_functions`] for the functions at `addrs` only: every inlined instance in the units
+/// that hold their code (an inlined instance is a child of the function it was inlined
+/// into, so it lives in that function's unit) and their DWARF names. The profile's roles
+/// need no more, and on a Rust debug build the other units are most of the DWARF.
+pub fn scan_functions_at(
+    bin: &Binary<'_>,
+    addrs: &[u64],
+) -> Result<(Vec<Inlined>, HashMap<u64, String>)> {
+    let dwarf = bin.dwarf();
+    let headers = scan::unit_headers(&dwarf)?;
+    scan_units(bin, None, scan::units_holding(&dwarf, &headers, addrs))
+}
+
 fn scan_units(
     bin: &Binary<'_>,
     pattern: Option<&str>,
@@ -339,10 +352,7 @@ fn candidate_units<'a>(
         .find(|i| verbatim_ident(i))?;
     let info = bin.section(gimli::SectionId::DebugInfo);
     let strs = bin.section(gimli::SectionId::DebugStr);
-    let starts: Vec<usize> = headers
-        .iter()
-        .map(|h| h.offset().as_debug_info_offset().map_or(0, |o| o.0))
-        .collect();
+    let starts = scan::unit_starts(headers);
     let unit_of = |pos: usize| starts.partition_point(|&s| s <= pos).checked_sub(1);
     let mut wanted = vec![false; headers.len()];
     let has_str_offsets = !bin.section(gimli::SectionId::DebugStrOffsets).is_empty();
@@ -408,51 +418,7 @@ fn candidate_units<'a>(
     if !pattern.is_empty() {
         mark_all(pattern.as_bytes(), &mut wanted);
     }
-    // The units of the functions whose DWARF names are wanted.
-    let mut sorted: Vec<u64> = addrs.to_vec();
-    sorted.sort_unstable();
-    sorted.dedup();
-    let mut found = vec![false; sorted.len()];
-    let mut aranges = dwarf.debug_aranges.headers();
-    while let Ok(Some(h)) = aranges.next() {
-        let unit = h.debug_info_offset().0;
-        let mut entries = h.entries();
-        while let Ok(Some(e)) = entries.next() {
-            let lo = sorted.partition_point(|&a| a < e.address());
-            let hi = sorted.partition_point(|&a| a < e.address().saturating_add(e.length()));
-            if lo < hi {
-                found[lo..hi].iter_mut().for_each(|f| *f = true);
-                if let Ok(u) = starts.binary_search(&unit) {
-                    wanted[u] = true;
-                }
-            }
-        }
-    }
-    let missing: Vec<u64> = sorted
-        .iter()
-        .zip(&found)
-        .filter(|(_, f)| !**f)
-        .map(|(a, _)| *a)
-        .collect();
-    if !missing.is_empty() {
-        for (i, h) in headers.iter().enumerate() {
-            if wanted[i] {
-                continue;
-            }
-            let Ok(unit) = dwarf.unit(*h) else {
-                return None;
-            };
-            let Ok(mut ranges) = dwarf.unit_ranges(&unit) else {
-                return None;
-            };
-            while let Ok(Some(r)) = ranges.next() {
-                if missing.iter().any(|&a| r.begin <= a && a < r.end) {
-                    wanted[i] = true;
-                    break;
-                }
-            }
-        }
-    }
+    scan::mark_units_of(dwarf, headers, &starts, addrs, &mut wanted)?;
     Some(wanted)
 }
 
