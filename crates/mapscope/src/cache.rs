@@ -112,16 +112,26 @@ impl Catalog {
 
     /// Builds an in-memory catalog (what `save` writes).
     pub fn from_entries(identity: &str, entries: &[Entry]) -> Catalog {
-        let mut body = String::new();
+        use std::fmt::Write as _;
+        let guess: usize = entries
+            .iter()
+            .map(|e| e.qualified.len() + e.name.len() + 24)
+            .sum();
+        let mut body = String::with_capacity(guess);
         for e in entries {
             if e.qualified.contains(['\t', '\n']) || e.name.contains(['\t', '\n']) {
                 continue;
             }
-            let size = e.size.map(|s| s.to_string()).unwrap_or_else(|| "-".into());
-            body.push_str(&format!(
-                "{}\t{}\t{}\t{}\t{}\n",
-                e.offset, e.copies, size, e.qualified, e.name
-            ));
+            let _ = write!(body, "{}\t{}\t", e.offset, e.copies);
+            match e.size {
+                Some(s) => {
+                    let _ = write!(body, "{s}");
+                }
+                None => body.push('-'),
+            }
+            for field in ["\t", &e.qualified, "\t", &e.name, "\n"] {
+                body.push_str(field);
+            }
         }
         let identity: String = identity
             .chars()

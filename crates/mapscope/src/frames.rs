@@ -63,7 +63,7 @@ pub fn frame_info(bin: &Binary<'_>, entries: &[u64]) -> Result<HashMap<u64, Fram
     let read = |i: usize| {
         units
             .as_ref()
-            .is_none_or(|u| u.get(i).copied().unwrap_or(true))
+            .map_or(true, |u| u.get(i).copied().unwrap_or(true))
     };
     let prologues: HashMap<u64, u64> = scan::par_units(&headers, |i, h| {
         if !read(i) {

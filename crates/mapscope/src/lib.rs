@@ -21,6 +21,7 @@ pub mod error;
 pub mod escape;
 pub mod loader;
 pub mod names;
+pub mod prefilter;
 pub mod scan;
 pub mod split;
 pub mod types;

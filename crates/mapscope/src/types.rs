@@ -236,6 +236,7 @@ impl<'a> crate::walk::UnitScan<'a> for StructScan<'_, 'a, '_> {
         let base = unit_base(source, header);
         // Enclosing named scopes; names are resolved only when a struct matches.
         let mut scopes: Vec<(isize, AttributeValue<R<'a>>)> = Vec::new();
+        let mut prefixes = Prefix::default();
         let mut out: Vec<RawStruct> = Vec::new();
         let str_offsets_base = unit.str_offsets_base;
         let format = header.format();
@@ -346,7 +347,7 @@ impl<'a> crate::walk::UnitScan<'a> for StructScan<'_, 'a, '_> {
                     (_, None) => None,
                     (Want::Queries(qs, _), Some(name)) => {
                         if qs.iter().any(|q| q.may_match(name)) {
-                            let qualified = qualify(dwarf, unit, &scopes, name);
+                            let qualified = prefixes.qualify(dwarf, unit, &scopes, name);
                             qs.iter()
                                 .filter_map(|q| q.matches(&qualified, name))
                                 .min()
@@ -356,11 +357,11 @@ impl<'a> crate::walk::UnitScan<'a> for StructScan<'_, 'a, '_> {
                         }
                     }
                     (Want::Pred(p), Some(name)) => {
-                        let qualified = qualify(dwarf, unit, &scopes, name);
+                        let qualified = prefixes.qualify(dwarf, unit, &scopes, name);
                         p(&qualified, name).then_some((qualified, MatchKind::ExactPath, name))
                     }
                     (Want::Catalog, Some(name)) => Some((
-                        qualify(dwarf, unit, &scopes, name),
+                        prefixes.qualify(dwarf, unit, &scopes, name),
                         MatchKind::ExactPath,
                         name,
                     )),
@@ -391,21 +392,38 @@ impl<'a> crate::walk::UnitScan<'a> for StructScan<'_, 'a, '_> {
     }
 }
 
-fn qualify<'a>(
-    dwarf: &gimli::Dwarf<R<'a>>,
-    unit: &gimli::Unit<R<'a>>,
-    scopes: &[(isize, AttributeValue<R<'a>>)],
-    name: &str,
-) -> String {
-    let mut s = String::new();
-    for (_, v) in scopes {
-        if let Some(n) = attr_str(dwarf, unit, *v) {
-            s.push_str(n);
-            s.push_str("::");
+/// The qualified name of a struct from its enclosing scopes, whose part (`a::b::`) is kept
+/// while the scopes stay the same: a unit's structs come in runs within one namespace.
+#[derive(Default)]
+struct Prefix<'a> {
+    scopes: Vec<(isize, AttributeValue<R<'a>>)>,
+    text: String,
+}
+
+impl<'a> Prefix<'a> {
+    fn qualify(
+        &mut self,
+        dwarf: &gimli::Dwarf<R<'a>>,
+        unit: &gimli::Unit<R<'a>>,
+        scopes: &[(isize, AttributeValue<R<'a>>)],
+        name: &str,
+    ) -> String {
+        if self.scopes != scopes {
+            self.text.clear();
+            for (_, v) in scopes {
+                if let Some(n) = attr_str(dwarf, unit, *v) {
+                    self.text.push_str(n);
+                    self.text.push_str("::");
+                }
+            }
+            self.scopes.clear();
+            self.scopes.extend_from_slice(scopes);
         }
+        let mut s = String::with_capacity(self.text.len() + name.len());
+        s.push_str(&self.text);
+        s.push_str(name);
+        s
     }
-    s.push_str(name);
-    s
 }
 
 /// Start offsets of the `.debug_str` strings containing any query's needle.
@@ -439,6 +457,13 @@ fn unit_place(src: &Source<'_>, header: &UnitHeader<R<'_>>) -> String {
     }
 }
 
+/// Needles longer than this are not prefiltered (no type's name is that long).
+const MAX_NEEDLE: usize = 1024;
+
+/// More strings that a struct's name can be than this: [`TypeIndex::units_named`] reads
+/// every unit (one search for this many patterns costs about as much as the scan).
+const MAX_NAME_STRINGS: usize = 256;
+
 /// Finds struct layouts in a binary. Create once per binary; reuse for many queries.
 ///
 /// With split DWARF the entries are in several DWARF sources (the binary and its
@@ -454,6 +479,8 @@ pub struct TypeIndex<'a> {
     /// What a catalog must say it was built from (see [`crate::cache`]).
     cache_identity: String,
     catalog: std::cell::RefCell<Option<std::rc::Rc<crate::cache::Catalog>>>,
+    /// Whether a lookup reads only the units that can hold its names ([`crate::prefilter`]).
+    prefilter: bool,
 }
 
 /// Result of a lookup: the layouts, grouped per query.
@@ -519,11 +546,19 @@ impl<'a> TypeIndex<'a> {
             cache_path: crate::cache::path_for(bin),
             cache_identity: crate::cache::identity(bin),
             catalog: std::cell::RefCell::new(None),
+            prefilter: true,
             srcs,
             headers,
             sigs,
             resolver: std::cell::RefCell::new(resolver),
         })
+    }
+
+    /// This index reading every unit for every lookup (the reference the prefilter is
+    /// tested against).
+    pub fn without_prefilter(mut self) -> Self {
+        self.prefilter = false;
+        self
     }
 
     fn scan(&self, want: &Want<'_>) -> Result<Vec<RawStruct>> {
@@ -546,13 +581,98 @@ impl<'a> TypeIndex<'a> {
         let (srcs, headers, sigs) = (&self.srcs, &self.headers, &self.sigs);
         let units: Vec<UnitHeader<R<'a>>> = headers.iter().map(|(_, h)| *h).collect();
         let tables = crate::walk::Tables::new();
+        let read = match want {
+            Want::Queries(qs, hits) => self.units_named(qs, hits),
+            _ => None,
+        };
         let per_unit = scan::par_units(&units, |i, h| {
+            if read.as_ref().is_some_and(|r| !r[i]) {
+                return Ok(Vec::new());
+            }
             let k = headers[i].0;
             let src = &srcs[k];
             scan_unit(src, h, want, k, sigs, &tables)
                 .map_err(|e| Error::dwarf_in(&src.dwarf, &e, &unit_place(src, h)))
         })?;
         Ok(per_unit.into_iter().flatten().collect())
+    }
+
+    /// Which units (in the order of `headers`) can hold a struct matching one of `qs`, from
+    /// the bytes of the names it could have (see [`crate::prefilter`]); `None`: read them all.
+    fn units_named(&self, qs: &[Query], hits: &[Option<HashSet<usize>>]) -> Option<Vec<bool>> {
+        if !self.prefilter {
+            return None;
+        }
+        // A matching name, its generic arguments taken off, ends with the query's needle.
+        // Needles that are not plain identifiers (tuples, arrays, pointers) are not filtered.
+        let plain = |n: &str| {
+            (1..=MAX_NEEDLE).contains(&n.len())
+                && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        };
+        if !qs.iter().all(|q| plain(&q.needle)) {
+            return None;
+        }
+        use gimli::Reader;
+        let big_endian = matches!(
+            gimli::Section::reader(&self.srcs.first()?.dwarf.debug_info).endian(),
+            gimli::RunTimeEndian::Big
+        );
+        let mut read = vec![true; self.headers.len()];
+        for (k, src) in self.srcs.iter().enumerate() {
+            let dwarf = &src.dwarf;
+            let in_source: Vec<usize> = (0..self.headers.len())
+                .filter(|&i| {
+                    self.headers[i].0 == k
+                        && matches!(
+                            self.headers[i].1.offset(),
+                            UnitSectionOffset::DebugInfoOffset(_)
+                        )
+                })
+                .collect();
+            let str_offsets = !gimli::Section::reader(&dwarf.debug_str_offsets).is_empty();
+            let dwarf64 = in_source
+                .iter()
+                .any(|&i| self.headers[i].1.format() == gimli::Format::Dwarf64);
+            if in_source.is_empty() || str_offsets || dwarf64 {
+                continue; // read every unit of this source
+            }
+            // The strings containing a needle (found for the scan already), whole names only.
+            // Without `.debug_str` (Go) every name is inline.
+            let strs = gimli::Section::reader(&dwarf.debug_str).slice();
+            let hits = match hits.get(k) {
+                Some(Some(hits)) => hits,
+                _ if strs.is_empty() => &HashSet::new(),
+                _ => continue,
+            };
+            let can_be = |start: usize| {
+                let text = strs.get(start..)?;
+                let text = &text[..memchr::memchr(0, text).unwrap_or(text.len())];
+                let text =
+                    names::strip_generics(&names::normalize(std::str::from_utf8(text).ok()?));
+                qs.iter()
+                    .any(|q| text.ends_with(&q.needle))
+                    .then_some(start)
+            };
+            let strings: Vec<usize> = hits.iter().filter_map(|&s| can_be(s)).collect();
+            if strings.len() > MAX_NAME_STRINGS {
+                continue;
+            }
+            let inline: Vec<&[u8]> = qs.iter().map(|q| q.needle.as_bytes()).collect();
+            let info = gimli::Section::reader(&dwarf.debug_info).slice();
+            let starts: Vec<usize> = in_source
+                .iter()
+                .map(|&i| match self.headers[i].1.offset() {
+                    UnitSectionOffset::DebugInfoOffset(o) => o.0,
+                    UnitSectionOffset::DebugTypesOffset(o) => o.0,
+                })
+                .collect();
+            let wanted =
+                crate::prefilter::units_with_names(info, &starts, &strings, &inline, big_endian)?;
+            for (&i, w) in in_source.iter().zip(wanted) {
+                read[i] = w;
+            }
+        }
+        Some(read)
     }
 
     /// The struct catalog from the on-disk cache, building and saving it on a miss
@@ -575,24 +695,7 @@ impl<'a> TypeIndex<'a> {
         let catalog = match loaded {
             Some(c) => c,
             None => {
-                let raws = self.scan_units(&Want::Catalog)?;
-                let mut entries: Vec<crate::cache::Entry> = Vec::new();
-                let mut seen: HashMap<(String, Option<u64>), usize> = HashMap::new();
-                for r in raws {
-                    match seen.get(&(r.qualified.clone(), r.size)) {
-                        Some(&i) => entries[i].copies += 1,
-                        None => {
-                            seen.insert((r.qualified.clone(), r.size), entries.len());
-                            entries.push(crate::cache::Entry {
-                                offset: r.offset.0 as u64,
-                                copies: 1,
-                                size: r.size,
-                                qualified: r.qualified,
-                                name: r.name,
-                            });
-                        }
-                    }
-                }
+                let entries = self.catalog_entries()?;
                 let c = crate::cache::Catalog::from_entries(&self.cache_identity, &entries);
                 crate::cache::save(path, &c);
                 c
@@ -601,6 +704,75 @@ impl<'a> TypeIndex<'a> {
         let rc = std::rc::Rc::new(catalog);
         *self.catalog.borrow_mut() = Some(rc.clone());
         Ok(Some(rc))
+    }
+
+    /// One catalog entry per distinct (qualified name, size): the offset of its first copy and
+    /// the number of copies, in the order of first copies. Each thread merges the structs of
+    /// a unit as soon as it has them, so that copies (most of the structs: every unit repeats
+    /// the types it uses) are dropped on all threads and never gathered in one list.
+    fn catalog_entries(&self) -> Result<Vec<crate::cache::Entry>> {
+        use std::hash::BuildHasher;
+        #[derive(Default)]
+        struct Merged {
+            entries: Vec<crate::cache::Entry>,
+            // Keyed SipHash of (qualified, size) -> entries with it: a file cannot choose
+            // names that collide.
+            by_hash: HashMap<u64, Vec<usize>>,
+        }
+        let (srcs, headers, sigs) = (&self.srcs, &self.headers, &self.sigs);
+        let units: Vec<UnitHeader<R<'a>>> = headers.iter().map(|(_, h)| *h).collect();
+        let tables = crate::walk::Tables::new();
+        let state = std::collections::hash_map::RandomState::new();
+        let merged = std::sync::Mutex::new(Merged::default());
+        scan::par_units(&units, |i, h| {
+            let k = headers[i].0;
+            let src = &srcs[k];
+            let raws = scan_unit(src, h, &Want::Catalog, k, sigs, &tables)
+                .map_err(|e| Error::dwarf_in(&src.dwarf, &e, &unit_place(src, h)))?;
+            let hashed: Vec<(u64, RawStruct)> = raws
+                .into_iter()
+                .map(|r| (state.hash_one((&r.qualified, r.size)), r))
+                .collect();
+            let mut copies = Vec::new(); // freed outside the lock
+            let mut m = merged
+                .lock()
+                .map_err(|_| Error::Dwarf("worker thread failed".into()))?;
+            let Merged { entries, by_hash } = &mut *m;
+            for (hash, r) in hashed {
+                let group = by_hash.entry(hash).or_default();
+                let same = group
+                    .iter()
+                    .copied()
+                    .find(|&e| entries[e].size == r.size && entries[e].qualified == r.qualified);
+                match same {
+                    Some(e) => {
+                        let e = &mut entries[e];
+                        e.copies += 1;
+                        e.offset = e.offset.min(r.offset.0 as u64);
+                        copies.push(r);
+                    }
+                    None => {
+                        group.push(entries.len());
+                        entries.push(crate::cache::Entry {
+                            offset: r.offset.0 as u64,
+                            copies: 1,
+                            size: r.size,
+                            qualified: r.qualified,
+                            name: r.name,
+                        });
+                    }
+                }
+            }
+            drop(m);
+            drop(copies);
+            Ok(())
+        })?;
+        let mut entries = merged
+            .into_inner()
+            .map_err(|_| Error::Dwarf("worker thread failed".into()))?
+            .entries;
+        entries.sort_unstable_by_key(|e| e.offset);
+        Ok(entries)
     }
 
     /// Answers a scan from the catalog: filter names, then decode only the chosen
