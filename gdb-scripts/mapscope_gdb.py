@@ -25,7 +25,6 @@ from mapscope_core.adapter import C_WORDS, Adapter, Frame, Stop, ThreadInfo, Typ
 from mapscope_core.commands import COMMANDS, Commands  # noqa: E402
 from mapscope_core.errors import one_line  # noqa: E402
 from mapscope_core.printer import MapPrinter  # noqa: E402
-from mapscope_core.replay import start_quietly  # noqa: E402
 from mapscope_core.typenames import printer_wants  # noqa: E402
 
 _REGISTERS = ("rip", "rsp", "rbp", "rax", "rbx", "rcx", "rdx", "rsi", "rdi") + tuple(f"r{i}" for i in range(8, 16))
@@ -707,6 +706,12 @@ def _claim(objfile):
         )
 
 
+def _on_new_objfile(event):
+    _claim(event.new_objfile)
+    if event.new_objfile.filename == gdb.current_progspace().filename:
+        COMMANDS_OF_SESSION.target.prefetch_profile()
+
+
 def _on_stop(event):
     for report in COMMANDS_OF_SESSION.on_stop(_stop_of(event)):
         print(report)
@@ -725,8 +730,9 @@ def _install():
     # goes first in every program's list too.
     for objfile in gdb.objfiles():
         _claim(objfile)
-    gdb.events.new_objfile.connect(lambda event: _claim(event.new_objfile))
+    gdb.events.new_objfile.connect(_on_new_objfile)
     gdb.events.stop.connect(_on_stop)
+    COMMANDS_OF_SESSION.target.prefetch_profile()
     global _STOPS
     _STOPS = _StopRecorder()
 
@@ -762,6 +768,8 @@ def replay_main(scenario_path, transcript_file=None, bless=False):
 def _start_driver(function):
     """Runs ``function`` on a thread of its own while gdb's thread returns to its event loop.
     The new thread blocks every signal: gdb's thread must receive them (SIGCHLD, SIGINT)."""
+    from mapscope_core.replay import start_quietly
+
     start_quietly(threading.Thread(target=function, name="mapscope-replay", daemon=True))
 
 

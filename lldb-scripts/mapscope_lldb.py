@@ -744,6 +744,7 @@ def install(debugger):
     # Go preempts goroutines with SIGURG (asynchronous preemption, since 1.14); lldb would stop
     # at every one. Passed on silently, as gdb does by default; no other program uses it.
     run("process handle SIGURG -n false -p true -s false")
+    commands_of(debugger).target.prefetch_profile()
 
 
 def replay_main(debugger, scenario_path, transcript_file=None, bless=False):

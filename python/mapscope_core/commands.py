@@ -12,7 +12,7 @@ import json
 import shlex
 from dataclasses import dataclass
 
-from . import printer, replay, scenario, swiss, swiss_text, transcript, typenames
+from . import printer, swiss, swiss_text, typenames
 from .errors import BadInput, MapscopeError, guarded, one_line
 from .target import Target
 
@@ -368,6 +368,8 @@ class Commands:
 
     def replay(self, scenario_path, transcript_file=None, bless=False):
         """``(passed, account)`` of one replay of the scenario at ``scenario_path``."""
+        from . import replay, transcript  # only replays need them: the printer starts sooner
+
         scen = self._scenario_program(scenario_path)
         events = replay.Engine(self.target).run(scen)
         if transcript_file:
@@ -385,6 +387,8 @@ class Commands:
 
     def _scenario_program(self, scenario_path):
         """The scenario at ``scenario_path``, its program loaded (when the debugger has none)."""
+        from . import scenario
+
         scen = scenario.load(scenario_path)
         binary = self.adapter.executable()
         if not binary:

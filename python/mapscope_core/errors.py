@@ -2,7 +2,6 @@
 
 import os
 import sys
-import traceback
 
 
 class MapscopeError(Exception):
@@ -48,5 +47,7 @@ def guarded(function, *args, **kwargs):
         raise
     except Exception as e:  # noqa: BLE001 - this is the boundary
         if os.environ.get("MAPSCOPE_DEBUG"):
+            import traceback
+
             traceback.print_exc(file=sys.stderr)
         raise MapscopeError(one_line(e)) from None

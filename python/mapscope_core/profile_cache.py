@@ -4,8 +4,13 @@ The cache (``$XDG_CACHE_HOME/mapscope``) is keyed by the binary's identity (GNU 
 build ID) and by the mapscope executable that wrote the entry, so a rebuilt mapscope (which may
 describe more) makes new entries. An entry is trusted only after it passes the same checks as any
 profile and describes the binary at hand; otherwise it is rebuilt.
+
+A front-end calls :func:`prefetch` as soon as it knows the program: the build then runs in a
+process of its own while the debugger reads symbols and starts the program, and the first command
+that needs the profile only waits for what is left of it.
 """
 
+import atexit
 import json
 import os
 import shutil
@@ -69,7 +74,9 @@ def build(binary, rebuild=False):
             return profile
         except MapscopeError:
             pass  # damaged, edited or stale: make a new one
-    text = _run_mapscope(tool, binary)
+    text = _prefetched(binary, tool) if not rebuild else None
+    if text is None:
+        text = _run_mapscope(tool, binary)
     try:
         data = json.loads(text)
     except json.JSONDecodeError:
@@ -86,6 +93,74 @@ def build(binary, rebuild=False):
         except OSError:
             pass  # caching is an optimisation
     return profile
+
+
+#: Builds started by :func:`prefetch`: binary path -> (process, its output file, tool).
+_pending = {}
+
+
+def prefetch(binary):
+    """Starts ``mapscope profile`` on ``binary`` in the background when its cache entry does not
+    exist yet. Never raises: a build that fails is reported by the command that needs it."""
+    try:
+        tool = find_mapscope()
+        cached = cache_path(binary, tool)
+        if cached is None or cached.is_file() or str(binary) in _pending:
+            return
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        out = cached.with_suffix(f".{os.getpid()}.prefetch")
+        process = subprocess.Popen(
+            [tool, "profile", str(binary), "-o", str(out)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    except (MapscopeError, OSError):
+        return
+    if not _pending:
+        atexit.register(_settle_prefetches)
+    _pending[str(binary)] = (process, out, tool)
+
+
+def _prefetched(binary, tool):
+    """The text of a prefetched build of ``binary`` by ``tool`` (waiting for it to end), or None
+    when there is none; a failed build raises its error as :func:`_run_mapscope` would."""
+    process, out, by = _pending.pop(str(binary), (None, None, None))
+    if process is None or by != tool:
+        return None
+    try:
+        _, err = process.communicate(timeout=BUILD_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise MapscopeError(f"{tool} profile {binary} took over {BUILD_TIMEOUT} s") from None
+    try:
+        if process.returncode != 0:
+            lines = err.strip().splitlines()
+            raise MapscopeError(lines[-1] if lines else f"mapscope profile failed with status {process.returncode}")
+        return out.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None  # build it again, in the foreground
+    finally:
+        out.unlink(missing_ok=True)
+
+
+def _settle_prefetches():
+    """At exit: a prefetched profile nobody asked for becomes a cache entry (checked when it is
+    loaded, as every entry is); a build still running is stopped."""
+    for binary, (process, out, tool) in list(_pending.items()):
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        try:
+            cached = cache_path(binary, tool)
+            if process.returncode == 0 and cached is not None:
+                out.replace(cached)
+        except OSError:
+            pass
+        out.unlink(missing_ok=True)
+    _pending.clear()
 
 
 def _run_mapscope(tool, binary):

@@ -104,6 +104,14 @@ class Target:
         self.profile = loaded
         return loaded
 
+    def prefetch_profile(self):
+        """Starts building the loaded program's profile in the background (see
+        :func:`profile_cache.prefetch`), unless one is loaded; front-ends call it when the
+        program is known."""
+        binary = self.adapter.executable()
+        if self.profile is None and binary:
+            profile_cache.prefetch(binary)
+
     def require_profile(self):
         """The profile, loaded (or built) on first use."""
         if self.profile is None:

@@ -171,3 +171,57 @@ def test_rebuild_ignores_the_cache(tmp_path, monkeypatch, cached_grow):
     assert entry.read_text() == other
     profile_cache.build(binary, rebuild=True)
     assert entry.read_text() == good
+
+
+def _no_prefetch_left():
+    assert not profile_cache._pending
+
+
+def test_a_prefetched_profile_is_what_the_first_command_gets(tmp_path, monkeypatch, cached_grow):
+    binary, mapscope, _, relative, good = cached_grow
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("MAPSCOPE", str(mapscope))
+    profile_cache.prefetch(binary)
+    assert str(binary) in profile_cache._pending  # building in the background
+    profile_cache.prefetch(binary)  # asked again while it runs: still one build
+    assert len(profile_cache._pending) == 1
+    profile = profile_cache.build(binary)
+    _no_prefetch_left()
+    assert (tmp_path / relative).read_text() == good
+    assert profile.map_types  # a whole, checked profile
+    assert not list((tmp_path / relative).parent.glob("*.prefetch"))  # its output file is gone
+
+
+def test_a_prefetch_nobody_used_is_cached_at_exit(tmp_path, monkeypatch, cached_grow):
+    binary, mapscope, _, relative, good = cached_grow
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("MAPSCOPE", str(mapscope))
+    profile_cache.prefetch(binary)
+    profile_cache._pending[str(binary)][0].wait(timeout=60)
+    profile_cache._settle_prefetches()  # what the debugger's exit runs
+    _no_prefetch_left()
+    assert (tmp_path / relative).read_text() == good
+    profile_cache.prefetch(binary)  # an entry exists: nothing to build
+    _no_prefetch_left()
+
+
+def test_a_failed_prefetch_is_reported_by_the_command_that_needs_it(tmp_path, monkeypatch, cached_grow):
+    _, mapscope, _, _, _ = cached_grow
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("MAPSCOPE", str(mapscope))
+    no_dwarf = shutil.which("true")
+    if not elf.build_id(no_dwarf):
+        missing(f"{no_dwarf} has no build-id")
+    profile_cache.prefetch(no_dwarf)
+    assert no_dwarf in profile_cache._pending  # prefetch itself says nothing
+    with pytest.raises(MapscopeError, match="has no DWARF debug info"):
+        profile_cache.build(no_dwarf)
+    _no_prefetch_left()
+
+
+def test_a_prefetch_that_cannot_start_is_silent(tmp_path, monkeypatch, cached_grow):
+    binary = cached_grow[0]
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("MAPSCOPE", str(tmp_path / "no-such-mapscope"))
+    profile_cache.prefetch(binary)
+    _no_prefetch_left()
