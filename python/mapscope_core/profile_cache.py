@@ -10,7 +10,6 @@ process of its own while the debugger reads symbols and starts the program, and 
 that needs the profile only waits for what is left of it.
 """
 
-import atexit
 import json
 import os
 import shutil
@@ -95,7 +94,9 @@ def build(binary, rebuild=False):
     return profile
 
 
-#: Builds started by :func:`prefetch`: binary path -> (process, its output file, tool).
+#: Builds started by :func:`prefetch`: binary path -> (process, tool). ``mapscope profile -o``
+#: writes the cache entry whole (a new file renamed into place), so a build that outlives the
+#: session still leaves a good entry for the next one.
 _pending = {}
 
 
@@ -108,9 +109,8 @@ def prefetch(binary):
         if cached is None or cached.is_file() or str(binary) in _pending:
             return
         cached.parent.mkdir(parents=True, exist_ok=True)
-        out = cached.with_suffix(f".{os.getpid()}.prefetch")
         process = subprocess.Popen(
-            [tool, "profile", str(binary), "-o", str(out)],
+            [tool, "profile", str(binary), "-o", str(cached)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -118,15 +118,13 @@ def prefetch(binary):
         )
     except (MapscopeError, OSError):
         return
-    if not _pending:
-        atexit.register(_settle_prefetches)
-    _pending[str(binary)] = (process, out, tool)
+    _pending[str(binary)] = (process, tool)
 
 
 def _prefetched(binary, tool):
     """The text of a prefetched build of ``binary`` by ``tool`` (waiting for it to end), or None
     when there is none; a failed build raises its error as :func:`_run_mapscope` would."""
-    process, out, by = _pending.pop(str(binary), (None, None, None))
+    process, by = _pending.pop(str(binary), (None, None))
     if process is None or by != tool:
         return None
     try:
@@ -135,32 +133,13 @@ def _prefetched(binary, tool):
         process.kill()
         process.communicate()
         raise MapscopeError(f"{tool} profile {binary} took over {BUILD_TIMEOUT} s") from None
+    if process.returncode != 0:
+        lines = err.strip().splitlines()
+        raise MapscopeError(lines[-1] if lines else f"mapscope profile failed with status {process.returncode}")
     try:
-        if process.returncode != 0:
-            lines = err.strip().splitlines()
-            raise MapscopeError(lines[-1] if lines else f"mapscope profile failed with status {process.returncode}")
-        return out.read_text(encoding="utf-8")
+        return cache_path(binary, tool).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None  # build it again, in the foreground
-    finally:
-        out.unlink(missing_ok=True)
-
-
-def _settle_prefetches():
-    """At exit: a prefetched profile nobody asked for becomes a cache entry (checked when it is
-    loaded, as every entry is); a build still running is stopped."""
-    for binary, (process, out, tool) in list(_pending.items()):
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        try:
-            cached = cache_path(binary, tool)
-            if process.returncode == 0 and cached is not None:
-                out.replace(cached)
-        except OSError:
-            pass
-        out.unlink(missing_ok=True)
-    _pending.clear()
 
 
 def _run_mapscope(tool, binary):

@@ -303,8 +303,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             let profile = mapscope::profile::build(&binary)?;
             let text = to_json(&profile)?;
             match output {
-                Some(p) => std::fs::write(&p, text)
-                    .map_err(|e| Error::Output(format!("{}: {e}", p.display()))),
+                Some(p) => write_whole(&p, &text),
                 None => write_out(out, &text),
             }
         }
@@ -397,4 +396,18 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             )
         }
     }
+}
+
+/// Writes `text` to `path` so that a reader sees the old file or the whole new one, never a
+/// part (debuggers read profiles that a background `mapscope profile -o` is writing).
+fn write_whole(path: &std::path::Path, text: &str) -> Result<(), Error> {
+    let failed = |e: std::io::Error| Error::Output(format!("{}: {e}", path.display()));
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".{}.tmp", std::process::id()));
+    let tmp = std::path::PathBuf::from(tmp);
+    std::fs::write(&tmp, text).map_err(failed)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        failed(e)
+    })
 }

@@ -284,8 +284,13 @@ fn gomap_profile_is_right() {
         .find(|b| b["elem_type"] == "u8")
         .unwrap();
     assert_eq!(bigkey["key_indirect"], true);
-    // -o writes the same document.
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("p.json");
+    // -o writes the same document, whole: a new file renamed over the old one (a debugger may
+    // be reading it), nothing else left in the directory.
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("profile-o");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("p.json");
+    std::fs::write(&out, "old").unwrap();
     ok(&[
         "profile",
         bin.to_str().unwrap(),
@@ -294,6 +299,11 @@ fn gomap_profile_is_right() {
     ]);
     let written: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(written, p);
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(files, vec![std::ffi::OsString::from("p.json")]);
 }
 
 #[test]
