@@ -69,11 +69,20 @@ status = f"signal {-p.returncode}" if p.returncode < 0 else f"exit {p.returncode
 print("matched" if ok else status + (f" '{fatal}'" if fatal else ""))
 EOF
 }
+# One run of the scenario's fixture in a debugger, nothing else: the floor under a replay.
+plain_run() {
+    local debugger=$1 fixture=$2; shift 2
+    if [ "$debugger" = gdb ]; then
+        MAPSCOPE_REPLAY=1 gdb -nx -batch -ex run --args "target/debug/$fixture" "$@" >/dev/null 2>&1 || true
+    else
+        MAPSCOPE_REPLAY=1 lldb-16 -b -o run -- "target/debug/$fixture" "$@" >/dev/null 2>&1 || true
+    fi
+}
 median() { sort -g | awk '{ v[NR] = $1 } END { printf "%.2f", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 
 {
-    echo "| Scenario | Fixture and arguments | gdb passes | gdb median s | lldb passes | lldb median s | Free runs with the same outcome | Other free-run outcomes |"
-    echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+    echo "| Scenario | Fixture and arguments | gdb passes | gdb median s | plain gdb run s | lldb passes | lldb median s | plain lldb run s | Free runs with the same outcome | Other free-run outcomes |"
+    echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 } >"$rows"
 slowest=0
 failed=""
@@ -81,7 +90,7 @@ for toml in fixtures/scenarios/*.toml fixtures/scenarios/go/*.toml; do
     name=${toml#fixtures/scenarios/}
     name=${name%.toml}  # go/ghost-read
     read -r fixture args < <(python3 -c 'import sys, tomllib; s = tomllib.load(open(sys.argv[1], "rb")); print(s["fixture"], *s.get("args", []))' "$toml")
-    declare -A passes=([gdb]=0 [lldb]=0) times=([gdb]="" [lldb]="") seen=()
+    declare -A passes=([gdb]=0 [lldb]=0) times=([gdb]="" [lldb]="") plain=([gdb]="" [lldb]="") seen=()
     # Replays and free runs alternate, so that both meet the same machine load.
     for i in $(seq "$RUNS"); do
         for debugger in gdb lldb; do
@@ -93,6 +102,10 @@ for toml in fixtures/scenarios/*.toml fixtures/scenarios/go/*.toml; do
                 failed+=" $FAILS/${name//\//-}.$debugger.run$i.log"
             fi
             times[$debugger]+=" $(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')"
+            start=$EPOCHREALTIME
+            # shellcheck disable=SC2086  # the arguments split as the scenario lists them
+            plain_run "$debugger" "$fixture" $args
+            plain[$debugger]+=" $(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')"
         done
         o=$(free_run "$toml")
         seen[$o]=$((${seen[$o]:-0} + 1))
@@ -101,14 +114,14 @@ for toml in fixtures/scenarios/*.toml fixtures/scenarios/go/*.toml; do
     for debugger in gdb lldb; do
         t=$(printf '%s\n' ${times[$debugger]} | median)
         slowest=$(awk -v a="$slowest" -v b="$t" 'BEGIN { print (b > a ? b : a) }')
-        row+=" ${passes[$debugger]}/$RUNS | $t |"
+        row+=" ${passes[$debugger]}/$RUNS | $t | $(printf '%s\n' ${plain[$debugger]} | median) |"
     done
     other=""
     for k in "${!seen[@]}"; do
         [ "$k" = matched ] || other+="${other:+, }${seen[$k]} $k"
     done
     echo "$row ${seen[matched]:-0}/$RUNS | ${other:--} |" | tee -a "$rows"
-    unset passes times seen
+    unset passes times plain seen
 done
 verdict=$(awk -v s="$slowest" 'BEGIN { print (s < 2 ? "met" : "missed") }')
 echo "slowest median replay ${slowest} s: target 2 s $verdict"
@@ -134,7 +147,9 @@ rmdir "$FAILS" 2>/dev/null || true
     echo "expects watchpoint transitions a free run cannot show: its free runs are checked on the exit"
     echo "status and the absence of a fatal error only. \`go/*\` are the Go 1.19 programs of \`fixtures/go/\`"
     echo "(\`target/debug/go-NAME\`, built with \`-gcflags=all=-N -l\`), whose goroutines meet at a start line"
-    echo "(\`race.StartLine\`) in free runs too; \`go/cache-read-write\` has none."
+    echo "(\`race.StartLine\`) in free runs too; \`go/cache-read-write\` has none. A plain run is the same"
+    echo "fixture run once in the same debugger and nothing else (\`gdb -nx -batch -ex run\`, \`lldb-16 -b -o run\`,"
+    echo "\`MAPSCOPE_REPLAY=1\` as under a replay): the floor under a replay's time."
     echo
     echo "Command: \`${PREFIX}bench/replay.sh $RUNS\`."
     echo "Machine: $MACHINE;"

@@ -5,7 +5,7 @@
 //! - Key: GNU build-id (or Go build ID) and file size; binaries without one are not cached.
 //! - When: opt-in with `MAPSCOPE_CACHE=1` (or `mapscope offsets --cache`), for binaries with
 //!   at least `$MAPSCOPE_CACHE_MIN_BYTES` of `.debug_info` (default 8 MiB; smaller ones scan
-//!   faster than the cache pays off). Building the catalog costs about 5 scans; each later
+//!   faster than the cache pays off). Building the catalog costs about 3 scans; each later
 //!   query reads only the catalog lines that contain the name and decodes only those DIEs.
 //! - Format: text. A header `mapscope-types 2 \t identity \t crc32 of the rest`, then one
 //!   struct per line: `die_offset \t copies \t size \t qualified \t name`.

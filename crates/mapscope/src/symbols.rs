@@ -323,7 +323,7 @@ fn scan_units(
 }
 
 /// More candidate names than this: a scan of every unit is as quick as finding them.
-const MAX_CANDIDATE_NAMES: usize = 64;
+const MAX_CANDIDATE_NAMES: usize = 256;
 
 /// The units of `.debug_info` that can hold an inlined instance of a function whose name
 /// contains `pattern`, or the concrete function at one of `addrs`; `None` when every
@@ -353,7 +353,6 @@ fn candidate_units<'a>(
     let info = bin.section(gimli::SectionId::DebugInfo);
     let strs = bin.section(gimli::SectionId::DebugStr);
     let starts = scan::unit_starts(headers);
-    let unit_of = |pos: usize| starts.partition_point(|&s| s <= pos).checked_sub(1);
     let mut wanted = vec![false; headers.len()];
     let has_str_offsets = !bin.section(gimli::SectionId::DebugStrOffsets).is_empty();
     for (i, h) in headers.iter().enumerate() {
@@ -388,35 +387,19 @@ fn candidate_units<'a>(
             }
         }
     }
-    let mark_all = |needle: &[u8], wanted: &mut Vec<bool>| {
-        let finder = memchr::memmem::Finder::new(needle);
-        let mut pos = 0;
-        while let Some(hit) = finder.find(&info[pos..]) {
-            let at = pos + hit;
-            let Some(u) = unit_of(at) else {
-                pos = at + 1;
-                continue;
-            };
-            wanted[u] = true;
-            // The rest of this unit is known to be wanted.
-            pos = starts.get(u + 1).copied().unwrap_or(info.len()).max(at + 1);
-            if pos >= info.len() {
-                break;
-            }
-        }
-    };
-    let big_endian = matches!(bin.endian(), gimli::RunTimeEndian::Big);
-    for off in names {
-        let off = u32::try_from(off).ok()?;
-        let bytes = if big_endian {
-            off.to_be_bytes()
-        } else {
-            off.to_le_bytes()
-        };
-        mark_all(&bytes, &mut wanted);
+    // Any 64-bit unit would hold 8-byte offsets: read them all.
+    if headers.iter().any(|h| h.format() == gimli::Format::Dwarf64) {
+        return None;
     }
-    if !pattern.is_empty() {
-        mark_all(pattern.as_bytes(), &mut wanted);
+    let big_endian = matches!(bin.endian(), gimli::RunTimeEndian::Big);
+    let inline: Vec<&[u8]> = if pattern.is_empty() {
+        Vec::new()
+    } else {
+        vec![pattern.as_bytes()]
+    };
+    let named = crate::prefilter::units_with_names(info, &starts, &names, &inline, big_endian)?;
+    for (w, n) in wanted.iter_mut().zip(named) {
+        *w |= n;
     }
     scan::mark_units_of(dwarf, headers, &starts, addrs, &mut wanted)?;
     Some(wanted)

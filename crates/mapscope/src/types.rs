@@ -461,8 +461,9 @@ fn unit_place(src: &Source<'_>, header: &UnitHeader<R<'_>>) -> String {
 const MAX_NEEDLE: usize = 1024;
 
 /// More strings that a struct's name can be than this: [`TypeIndex::units_named`] reads
-/// every unit (one search for this many patterns costs about as much as the scan).
-const MAX_NAME_STRINGS: usize = 256;
+/// every unit. Such a name (`Vec`, `Option`) is in most units anyway, and the search stays
+/// on its fastest path ([`crate::prefilter::MAX_PACKED`] patterns, with the inline name).
+const MAX_NAME_STRINGS: usize = crate::prefilter::MAX_PACKED - 1;
 
 /// Finds struct layouts in a binary. Create once per binary; reuse for many queries.
 ///
@@ -647,13 +648,23 @@ impl<'a> TypeIndex<'a> {
             let can_be = |start: usize| {
                 let text = strs.get(start..)?;
                 let text = &text[..memchr::memchr(0, text).unwrap_or(text.len())];
+                let ends = |t: &[u8]| qs.iter().any(|q| t.ends_with(q.needle.as_bytes()));
+                // Without generic arguments the name must end with a needle as it is (most
+                // strings, linkage names among them, are rejected here without a copy).
+                if memchr::memchr(b'<', text).is_none() {
+                    return ends(text).then_some(start);
+                }
                 let text =
                     names::strip_generics(&names::normalize(std::str::from_utf8(text).ok()?));
-                qs.iter()
-                    .any(|q| text.ends_with(&q.needle))
-                    .then_some(start)
+                ends(text.as_bytes()).then_some(start)
             };
-            let strings: Vec<usize> = hits.iter().filter_map(|&s| can_be(s)).collect();
+            let mut strings: Vec<usize> = Vec::new();
+            for s in hits.iter().filter_map(|&s| can_be(s)) {
+                strings.push(s);
+                if strings.len() > MAX_NAME_STRINGS {
+                    break;
+                }
+            }
             if strings.len() > MAX_NAME_STRINGS {
                 continue;
             }
