@@ -400,12 +400,21 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
 
 /// Writes `text` to `path` so that a reader sees the old file or the whole new one, never a
 /// part (debuggers read profiles that a background `mapscope profile -o` is writing).
+/// Not a regular file (`/dev/null`, a pipe), or a directory where no temporary can be made:
+/// written in place.
 fn write_whole(path: &std::path::Path, text: &str) -> Result<(), Error> {
     let failed = |e: std::io::Error| Error::Output(format!("{}: {e}", path.display()));
+    let in_place = || std::fs::write(path, text).map_err(failed);
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return in_place();
+    }
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(format!(".{}.tmp", std::process::id()));
     let tmp = std::path::PathBuf::from(tmp);
-    std::fs::write(&tmp, text).map_err(failed)?;
+    if std::fs::write(&tmp, text).is_err() {
+        let _ = std::fs::remove_file(&tmp);
+        return in_place();
+    }
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         failed(e)
