@@ -15,4 +15,6 @@ for script in bench/maps.sh bench/failure-rates.sh bench/go-fixtures.sh bench/br
 done
 echo "== bench/breakpoints.sh 3 3 go" >&2
 bash bench/breakpoints.sh 3 3 go
+echo "== bench/first_print.py" >&2
+python3 bench/first_print.py
 echo "bench: results in docs/BENCHMARKS.md" >&2
