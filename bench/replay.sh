@@ -75,9 +75,9 @@ plain_run() {
     # In a subshell: gdb 13 now and then aborts at a multi-threaded Go program's exit, and the
     # shell's "Aborted" line (and no core file) belongs in /dev/null with the rest.
     if [ "$debugger" = gdb ]; then
-        (ulimit -c 0; MAPSCOPE_REPLAY=1 gdb -nx -batch -ex run --args "target/debug/$fixture" "$@"; true) >/dev/null 2>&1
+        (ulimit -c 0; MAPSCOPE_REPLAY=1 gdb -nx -batch -ex run --args "target/debug/$fixture" "$@" || true) >/dev/null 2>&1
     else
-        (ulimit -c 0; MAPSCOPE_REPLAY=1 lldb-16 -b -o run -- "target/debug/$fixture" "$@"; true) >/dev/null 2>&1
+        (ulimit -c 0; MAPSCOPE_REPLAY=1 lldb-16 -b -o run -- "target/debug/$fixture" "$@" || true) >/dev/null 2>&1
     fi
 }
 median() { sort -g | awk '{ v[NR] = $1 } END { printf "%.2f", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }

@@ -65,6 +65,7 @@ def build(binary, rebuild=False):
     """The checked profile of ``binary``: from the cache unless ``rebuild``, else made by
     running ``mapscope profile`` and cached."""
     tool = find_mapscope()
+    _await_prefetch(binary, tool)  # its output is the cache entry
     cached = cache_path(binary, tool)
     if cached is not None and cached.is_file() and not rebuild:
         try:
@@ -73,9 +74,7 @@ def build(binary, rebuild=False):
             return profile
         except MapscopeError:
             pass  # damaged, edited or stale: make a new one
-    text = _prefetched(binary, tool) if not rebuild else None
-    if text is None:
-        text = _run_mapscope(tool, binary)
+    text = _run_mapscope(tool, binary)
     try:
         data = json.loads(text)
     except json.JSONDecodeError:
@@ -121,12 +120,12 @@ def prefetch(binary):
     _pending[str(binary)] = (process, tool)
 
 
-def _prefetched(binary, tool):
-    """The text of a prefetched build of ``binary`` by ``tool`` (waiting for it to end), or None
-    when there is none; a failed build raises its error as :func:`_run_mapscope` would."""
+def _await_prefetch(binary, tool):
+    """Waits for a prefetched build of ``binary`` by ``tool``, if one was started; a build that
+    failed raises its error as :func:`_run_mapscope` would."""
     process, by = _pending.pop(str(binary), (None, None))
     if process is None or by != tool:
-        return None
+        return
     try:
         _, err = process.communicate(timeout=BUILD_TIMEOUT)
     except subprocess.TimeoutExpired:
@@ -136,10 +135,6 @@ def _prefetched(binary, tool):
     if process.returncode != 0:
         lines = err.strip().splitlines()
         raise MapscopeError(lines[-1] if lines else f"mapscope profile failed with status {process.returncode}")
-    try:
-        return cache_path(binary, tool).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None  # build it again, in the foreground
 
 
 def _run_mapscope(tool, binary):

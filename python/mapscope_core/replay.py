@@ -7,7 +7,8 @@ stop handler. A run goes:
 1. **Gather.** Every scenario thread is stopped at its *gate*, a function it calls before it
    touches the map (the fixtures' start line). Threads that do not exist yet are made by letting
    the main thread run; a new thread runs until its gate.
-2. **Schedule.** For each step, the step's thread alone runs until it reaches the step's target
+2. **Schedule.** The steps' breakpoints are placed (each disabled until its step), then for each
+   step the step's thread alone runs until it reaches the step's target
    (a role's functions or a probe point, optionally only for one bucket or while growing; the
    return from its current role; the fatal report; or the end). Stops of other kinds on the
    way (another step's breakpoint, a gate) are passed over.

@@ -749,7 +749,7 @@ impl<'a> TypeIndex<'a> {
                 .lock()
                 .map_err(|_| Error::Dwarf("worker thread failed".into()))?;
             let Merged { entries, by_hash } = &mut *m;
-            for (hash, r) in hashed {
+            for (hash, mut r) in hashed {
                 let group = by_hash.entry(hash).or_default();
                 let same = group
                     .iter()
@@ -757,9 +757,14 @@ impl<'a> TypeIndex<'a> {
                     .find(|&e| entries[e].size == r.size && entries[e].qualified == r.qualified);
                 match same {
                     Some(e) => {
+                        // Units come in any order: the entry takes the first copy's offset
+                        // and name.
                         let e = &mut entries[e];
                         e.copies += 1;
-                        e.offset = e.offset.min(r.offset.0 as u64);
+                        if (r.offset.0 as u64) < e.offset {
+                            e.offset = r.offset.0 as u64;
+                            std::mem::swap(&mut e.name, &mut r.name);
+                        }
                         copies.push(r);
                     }
                     None => {
