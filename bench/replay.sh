@@ -72,12 +72,12 @@ EOF
 # One run of the scenario's fixture in a debugger, nothing else: the floor under a replay.
 plain_run() {
     local debugger=$1 fixture=$2; shift 2
-    # In a subshell: gdb 13 now and then aborts at a multi-threaded Go program's exit, and the
-    # shell's "Aborted" line (and no core file) belongs in /dev/null with the rest.
+    # gdb 13 now and then aborts or hangs at a multi-threaded Go program's exit: so a time limit,
+    # no core file, and the shell's "Aborted" line in /dev/null with the rest.
     if [ "$debugger" = gdb ]; then
-        (ulimit -c 0; MAPSCOPE_REPLAY=1 gdb -nx -batch -ex run --args "target/debug/$fixture" "$@" || true) >/dev/null 2>&1
+        (ulimit -c 0; MAPSCOPE_REPLAY=1 timeout 60 gdb -nx -batch -ex run --args "target/debug/$fixture" "$@" || true) >/dev/null 2>&1
     else
-        (ulimit -c 0; MAPSCOPE_REPLAY=1 lldb-16 -b -o run -- "target/debug/$fixture" "$@" || true) >/dev/null 2>&1
+        (ulimit -c 0; MAPSCOPE_REPLAY=1 timeout 60 lldb-16 -b -o run -- "target/debug/$fixture" "$@" || true) >/dev/null 2>&1
     fi
 }
 median() { sort -g | awk '{ v[NR] = $1 } END { printf "%.2f", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
