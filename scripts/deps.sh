@@ -19,6 +19,7 @@ need_cmd valgrind valgrind
 need_cmd llvm-dwarfdump llvm
 need_cmd lldb-16 lldb-16
 need_cmd pahole dwarves
+need_cmd objcopy binutils  # strips a fixture's DWARF in the profile cache tests
 need_cmd chromium chromium  # renders mapscope report's pages in the tests (headless)
 need_file "$GO" golang-1.19-go
 dpkg -s python3-lldb-16 >/dev/null 2>&1 || missing+=(python3-lldb-16)

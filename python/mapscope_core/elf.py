@@ -25,39 +25,76 @@ def go_build_id(path):
     return _notes(path)[1]
 
 
+#: Note sections and section names are small: more than this is not read (a damaged size).
+_MAX_READ = 1 << 20
+
+
 def _notes(path):
     """(GNU build-id as hex, Go build ID) of the file, each None when absent."""
+    gnu = go = None
+    for name, ntype, desc in _read(path, _note_descriptors):
+        if ntype == _NT_GNU_BUILD_ID and name == b"GNU":
+            gnu = desc.hex()
+        elif ntype == _NT_GO_BUILD_ID and name == b"Go":
+            go = desc.decode("ascii", errors="replace")
+    return gnu, go
+
+
+def may_hold_maps(path):
+    """Whether the ELF file at ``path`` can be a map target, from its headers alone: a Go
+    program (it has a Go build ID) or one that links gomap (gomap embeds its gdb auto-load
+    script in ``.debug_gdb_scripts``). False for anything unreadable."""
+    try:
+        return _notes(path)[1] is not None or ".debug_gdb_scripts" in _read(path, _section_names)
+    except MapscopeError:
+        return False
+
+
+def _read(path, what):
+    """``what(file, sections)`` for the ELF file at ``path``, ``sections`` being (name offset,
+    type, offset, size) of each section. Reads the ELF header, the section table and what
+    ``what`` reads only: binaries with debug info run to hundreds of megabytes."""
     try:
         with open(path, "rb") as f:
-            data = f.read()
+            head = f.read(64)
+            if head[:4] != b"\x7fELF":
+                raise MapscopeError(f"{path} is not an ELF file")
+            if len(head) < 6 or head[4] != 2 or head[5] != 1:
+                raise MapscopeError(f"{path}: only 64-bit little-endian ELF is supported")
+            try:
+                (shoff,) = struct.unpack_from("<Q", head, 0x28)
+                shentsize, shnum, shstrndx = struct.unpack_from("<HHH", head, 0x3A)
+                f.seek(shoff)
+                table = f.read(shentsize * shnum)
+                sections = []
+                for i in range(shnum):
+                    base = i * shentsize
+                    name, sh_type = struct.unpack_from("<II", table, base)
+                    offset, size = struct.unpack_from("<QQ", table, base + 0x18)
+                    sections.append((name, sh_type, offset, size))
+                return what(f, sections, shstrndx)
+            except (struct.error, OverflowError, ValueError):  # short reads, offsets past 2**63
+                raise MapscopeError(f"{path}: truncated or corrupt ELF headers") from None
     except OSError as e:
         raise MapscopeError(f"cannot read {path}: {e.strerror}") from None
-    if data[:4] != b"\x7fELF":
-        raise MapscopeError(f"{path} is not an ELF file")
-    if data[4] != 2 or data[5] != 1:
-        raise MapscopeError(f"{path}: only 64-bit little-endian ELF is supported")
-    try:
-        return _find_ids(data)
-    except struct.error:
-        raise MapscopeError(f"{path}: truncated or corrupt ELF headers") from None
 
 
-def _find_ids(data):
-    (shoff,) = struct.unpack_from("<Q", data, 0x28)
-    shentsize, shnum = struct.unpack_from("<HH", data, 0x3A)
-    gnu = go = None
-    for i in range(shnum):
-        base = shoff + i * shentsize
-        (sh_type,) = struct.unpack_from("<I", data, base + 4)
-        if sh_type != _SHT_NOTE:
-            continue
-        offset, size = struct.unpack_from("<QQ", data, base + 0x18)
-        for name, ntype, desc in _scan_notes(data[offset : offset + size]):
-            if ntype == _NT_GNU_BUILD_ID and name == b"GNU":
-                gnu = desc.hex()
-            elif ntype == _NT_GO_BUILD_ID and name == b"Go":
-                go = desc.decode("ascii", errors="replace")
-    return gnu, go
+def _contents(f, section):
+    _, _, offset, size = section
+    f.seek(offset)
+    return f.read(min(size, _MAX_READ))
+
+
+def _note_descriptors(f, sections, _shstrndx):
+    """(name, type, descriptor) of every note of every note section."""
+    return [note for s in sections if s[1] == _SHT_NOTE for note in _scan_notes(_contents(f, s))]
+
+
+def _section_names(f, sections, shstrndx):
+    if shstrndx >= len(sections):
+        return set()
+    names = _contents(f, sections[shstrndx])
+    return {names[s[0] : names.find(b"\0", s[0])].decode("latin-1") for s in sections}
 
 
 def _scan_notes(notes):

@@ -101,8 +101,12 @@ _pending = {}
 
 def prefetch(binary):
     """Starts ``mapscope profile`` on ``binary`` in the background when its cache entry does not
-    exist yet. Never raises: a build that fails is reported by the command that needs it."""
+    exist yet and its headers say it can be a map target (a debugger that sources mapscope for
+    every program does not build profiles of every program). Never raises: a build that fails
+    is reported by the command that needs it."""
     try:
+        if not elf.may_hold_maps(binary):
+            return
         tool = find_mapscope()
         cached = cache_path(binary, tool)
         if cached is None or cached.is_file() or str(binary) in _pending:

@@ -3,6 +3,8 @@
 import copy
 import json
 import shutil
+import struct
+import subprocess
 
 import fuzzing
 import pytest
@@ -74,7 +76,6 @@ def test_build_id_matches_readelf(tmp_path):
     binary = TARGET / "grow"
     if not binary.exists() or not shutil.which("readelf"):
         missing("fixtures or readelf missing")
-    import subprocess
 
     notes = subprocess.run(["readelf", "-n", str(binary)], capture_output=True, text=True).stdout
     assert f"Build ID: {elf.build_id(binary)}" in notes
@@ -82,6 +83,40 @@ def test_build_id_matches_readelf(tmp_path):
     not_elf.write_bytes(b"hello")
     with pytest.raises(MapscopeError, match="not an ELF"):
         elf.build_id(not_elf)
+
+
+def _elf_header(shoff, shnum):
+    head = bytearray(64)
+    head[:6] = b"\x7fELF\x02\x01"
+    struct.pack_into("<Q", head, 0x28, shoff)
+    struct.pack_into("<HH", head, 0x3A, 64, shnum)
+    return bytes(head)
+
+
+def _note_section(offset, size):
+    section = bytearray(64)
+    struct.pack_into("<I", section, 4, 7)  # SHT_NOTE
+    struct.pack_into("<QQ", section, 0x18, offset, size)
+    return bytes(section)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"\x7fELF", "only 64-bit little-endian"),
+        (_elf_header(2**64 - 1, 3), "truncated or corrupt"),  # a section table past 2**63
+        (_elf_header(64, 3), "truncated or corrupt"),  # a section table past the end
+        (_elf_header(64, 1) + _note_section(2**63 + 5, 2**62), "truncated or corrupt"),
+    ],
+    ids=["four-bytes", "table-beyond-2**63", "table-past-end", "note-beyond-2**63"],
+)
+def test_damaged_elf_headers_are_one_line_errors(tmp_path, content, message):
+    """Only the headers and note sections are read (binaries run to hundreds of megabytes), and
+    offsets or sizes a damaged file makes up are refused, not followed."""
+    path = tmp_path / "damaged"
+    path.write_bytes(content)
+    with pytest.raises(MapscopeError, match=message):
+        elf.build_id(path)
 
 
 @pytest.mark.parametrize(
@@ -207,13 +242,29 @@ def test_a_failed_prefetch_is_reported_by_the_command_that_needs_it(tmp_path, mo
     _, mapscope, _, _, _ = cached_grow
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.setenv("MAPSCOPE", str(mapscope))
-    no_dwarf = shutil.which("true")
-    if not elf.build_id(no_dwarf):
-        missing(f"{no_dwarf} has no build-id")
+    go = TARGET / "go-grow"
+    if not go.exists() or not shutil.which("objcopy"):
+        missing("go-grow (make go-fixtures) or objcopy missing")
+    no_dwarf = tmp_path / "go-grow-no-dwarf"  # a Go program (so worth a prefetch) without DWARF
+    subprocess.run(["objcopy", "--strip-debug", str(go), str(no_dwarf)], check=True)
     profile_cache.prefetch(no_dwarf)
-    assert no_dwarf in profile_cache._pending  # prefetch itself says nothing
+    assert str(no_dwarf) in profile_cache._pending  # prefetch itself says nothing
     with pytest.raises(MapscopeError, match="has no DWARF debug info"):
         profile_cache.build(no_dwarf)
+    _no_prefetch_left()
+
+
+def test_only_possible_map_targets_are_prefetched(tmp_path, monkeypatch, cached_grow):
+    """A debugger that sources mapscope for every program builds no profile of a program that
+    cannot have one: neither Go nor linked with gomap."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("MAPSCOPE", str(cached_grow[1]))
+    other = shutil.which("true")
+    assert not elf.may_hold_maps(other)
+    assert elf.may_hold_maps(cached_grow[0])  # gomap's auto-load script is in .debug_gdb_scripts
+    if (TARGET / "go-grow").exists():
+        assert elf.may_hold_maps(TARGET / "go-grow")  # a Go build ID
+    profile_cache.prefetch(other)
     _no_prefetch_left()
 
 
