@@ -17,8 +17,15 @@ for _path in (_HERE, os.path.join(os.path.dirname(_HERE), "python")):
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
-import mapscope_lldb  # noqa: E402
-
 
 def __lldb_init_module(debugger, internal_dict):
+    # The program's profile build starts before the rest of mapscope loads (the build and the
+    # import then overlap on two cores).
+    from mapscope_core import profile_cache
+
+    target = debugger.GetSelectedTarget()
+    if target.IsValid() and target.GetExecutable().fullpath:
+        profile_cache.prefetch(target.GetExecutable().fullpath)
+    import mapscope_lldb
+
     mapscope_lldb.install(debugger)

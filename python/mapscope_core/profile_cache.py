@@ -18,7 +18,6 @@ from pathlib import Path
 
 from . import elf
 from .errors import MapscopeError
-from .profile import Profile
 
 _REPO = Path(__file__).resolve().parents[2]
 #: How long ``mapscope profile`` may take before the debugger gives up on it.
@@ -64,6 +63,8 @@ def cache_path(binary, tool):
 def build(binary, rebuild=False):
     """The checked profile of ``binary``: from the cache unless ``rebuild``, else made by
     running ``mapscope profile`` and cached."""
+    from .profile import Profile  # not at import: prefetch() runs before the rest of the core loads
+
     tool = find_mapscope()
     _await_prefetch(binary, tool)  # its output is the cache entry
     cached = cache_path(binary, tool)
